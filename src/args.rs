@@ -1,0 +1,207 @@
+//! Checks JavaScript arguments before anything reaches the kernel, with the
+//! rules and messages of Node's own validators (`validateInteger`,
+//! `validateAbortSignal`, `convertToValidSignal` as `process.kill` applies it).
+
+use std::time::Duration;
+
+use napi::bindgen_prelude::{JsObjectValue, Object, Unknown, ValueType};
+use napi::JsValue;
+use nix::unistd::Pid;
+
+use crate::errors::Failure;
+use crate::signal::Signal;
+use crate::terminate::DEFAULT_FORCE_KILL_AFTER;
+
+/// The highest pid Linux can hand out (`PID_MAX_LIMIT` on 64-bit).
+pub const PID_MAX: i32 = 4_194_304;
+
+type Checked<T> = std::result::Result<T, Failure>;
+
+/// A pid: an integer in 1..=4194304. 0 and negative numbers would make
+/// `kill(2)` signal whole groups, so they never pass.
+pub fn pid(value: &Unknown, name: &'static str) -> Checked<Pid> {
+  if kind(value) != ValueType::Number {
+    return Err(wrong_type(value, name, "of type number"));
+  }
+  let number = number_of(value);
+  let out_of_range = |range| Failure::OutOfRange {
+    name,
+    range,
+    received: received_number(value),
+  };
+  if number.fract() != 0.0 || !number.is_finite() {
+    return Err(out_of_range("an integer"));
+  }
+  if !(1.0..=PID_MAX as f64).contains(&number) {
+    return Err(out_of_range(">= 1 && <= 4194304"));
+  }
+  Ok(Pid::from_raw(number as i32))
+}
+
+/// A signal name or number; `undefined` means `fallback`.
+pub fn signal(value: &Unknown, name: &'static str, fallback: Signal) -> Checked<Signal> {
+  match kind(value) {
+    ValueType::Undefined => Ok(fallback),
+    ValueType::String => {
+      let text = string_of(value);
+      Signal::from_name(&text).map_err(|_| Failure::UnknownSignal(text))
+    }
+    ValueType::Number => {
+      let number = number_of(value);
+      let out_of_range = |range| Failure::OutOfRange {
+        name,
+        range,
+        received: received_number(value),
+      };
+      if number.fract() != 0.0 || !number.is_finite() {
+        return Err(out_of_range("an integer"));
+      }
+      // Anything beyond i32 is out of range too; saturating keeps it so.
+      Signal::from_number(number as i32).map_err(|_| out_of_range(">= 0 && <= 64"))
+    }
+    _ => Err(wrong_type(value, name, "one of type string or number")),
+  }
+}
+
+/// An options object, or `undefined` for none.
+pub fn options<'env>(value: &Unknown<'env>) -> Checked<Option<Object<'env>>> {
+  match kind(value) {
+    ValueType::Undefined => Ok(None),
+    _ => object(value, "options").map(Some),
+  }
+}
+
+/// An object (not `null`, not a function).
+pub fn object<'env>(value: &Unknown<'env>, name: &'static str) -> Checked<Object<'env>> {
+  match kind(value) {
+    ValueType::Object => Ok(Object::from_raw(value.value().env, value.raw())),
+    _ => Err(wrong_type(value, name, "of type object")),
+  }
+}
+
+/// Reads a property, treating a missing one as `undefined`.
+pub fn property<'env>(options: Option<&Object<'env>>, key: &str) -> Option<Unknown<'env>> {
+  let value: Unknown = options?.get_named_property(key).ok()?;
+  (kind(&value) != ValueType::Undefined).then_some(value)
+}
+
+/// A delay in milliseconds: a non-negative integer, as Node's `timeout`
+/// options are.
+pub fn millis(value: &Unknown, name: &'static str) -> Checked<Duration> {
+  if kind(value) != ValueType::Number {
+    return Err(wrong_type(value, name, "of type number"));
+  }
+  let number = number_of(value);
+  if number.fract() != 0.0 || !(0.0..=MAX_MILLIS).contains(&number) {
+    return Err(Failure::OutOfRange {
+      name,
+      range: ">= 0 && <= 2147483647",
+      received: received_number(value),
+    });
+  }
+  Ok(Duration::from_millis(number as u64))
+}
+
+/// The longest delay `setTimeout` honours.
+const MAX_MILLIS: f64 = 2_147_483_647.0;
+
+/// `forceKillAfterDelay`: milliseconds (default 5000), or `false` for never.
+pub fn delay_or_never(value: Option<&Unknown>, name: &'static str) -> Checked<Option<Duration>> {
+  match value {
+    None => Ok(Some(DEFAULT_FORCE_KILL_AFTER)),
+    Some(value) if kind(value) == ValueType::Boolean && !bool_of(value) => Ok(None),
+    Some(value) if kind(value) == ValueType::Number => millis(value, name).map(Some),
+    Some(value) => Err(wrong_type(value, name, "of type number or false")),
+  }
+}
+
+/// A boolean option.
+pub fn flag(value: Option<&Unknown>, name: &'static str) -> Checked<bool> {
+  match value {
+    None => Ok(false),
+    Some(value) if kind(value) == ValueType::Boolean => Ok(bool_of(value)),
+    Some(value) => Err(wrong_type(value, name, "of type boolean")),
+  }
+}
+
+/// An AbortSignal, as Node's `validateAbortSignal` recognises one: an object
+/// with an `aborted` property.
+pub fn abort_signal<'env>(value: Option<Unknown<'env>>) -> Checked<Option<Object<'env>>> {
+  let Some(value) = value else {
+    return Ok(None);
+  };
+  let not_a_signal = || wrong_type(&value, "options.signal", "an instance of AbortSignal");
+  let signal = object(&value, "options.signal").map_err(|_| not_a_signal())?;
+  match signal.has_named_property("aborted") {
+    Ok(true) => Ok(Some(signal)),
+    _ => Err(not_a_signal()),
+  }
+}
+
+/// The value's JavaScript type; `Unknown` if even that cannot be read.
+pub fn kind(value: &Unknown) -> ValueType {
+  value.get_type().unwrap_or(ValueType::Unknown)
+}
+
+fn wrong_type(value: &Unknown, name: &'static str, expected: &'static str) -> Failure {
+  Failure::ArgType {
+    name,
+    expected,
+    received: received(value),
+  }
+}
+
+fn number_of(value: &Unknown) -> f64 {
+  value
+    .coerce_to_number()
+    .and_then(|n| n.get_double())
+    .unwrap_or(f64::NAN)
+}
+
+fn bool_of(value: &Unknown) -> bool {
+  value.coerce_to_bool().unwrap_or(false)
+}
+
+fn string_of(value: &Unknown) -> String {
+  value
+    .coerce_to_string()
+    .and_then(|s| s.into_utf8())
+    .and_then(|s| s.into_owned())
+    .unwrap_or_default()
+}
+
+/// A number as JavaScript prints it (`1.5`, `NaN`, `1e+21`).
+fn received_number(value: &Unknown) -> String {
+  string_of(value)
+}
+
+/// How Node's `ERR_INVALID_ARG_TYPE` describes the value it received.
+fn received(value: &Unknown) -> String {
+  match kind(value) {
+    ValueType::Null => "null".to_owned(),
+    ValueType::Undefined => "undefined".to_owned(),
+    ValueType::Function => "function".to_owned(),
+    ValueType::Object => {
+      let constructor = Object::from_raw(value.value().env, value.raw())
+        .get_named_property::<Object>("constructor")
+        .and_then(|c| c.get_named_property::<String>("name"))
+        .unwrap_or_default();
+      if constructor.is_empty() {
+        "[Object: null prototype]".to_owned()
+      } else {
+        format!("an instance of {constructor}")
+      }
+    }
+    ValueType::String => {
+      let text = string_of(value);
+      let shown: String = text.chars().take(25).collect();
+      let ellipsis = if shown.len() < text.len() { "..." } else { "" };
+      format!("type string ('{shown}'{ellipsis})")
+    }
+    ValueType::BigInt => format!("type bigint ({}n)", string_of(value)),
+    ValueType::Symbol => "type symbol".to_owned(),
+    ValueType::Number => format!("type number ({})", string_of(value)),
+    ValueType::Boolean => format!("type boolean ({})", string_of(value)),
+    _ => "a value of unknown type".to_owned(),
+  }
+}

@@ -1,0 +1,264 @@
+//! Every failure the library reports, and the one place that turns it into a
+//! JavaScript error shaped the way Node shapes its own: TypeError/RangeError
+//! with Node's `code` for bad arguments, and `Error` with `code`, `errno`
+//! (negative, as libuv reports it) and `syscall` for a failed system call.
+
+use napi::bindgen_prelude::JsObjectValue;
+use napi::bindgen_prelude::{Env, JsError, JsRangeError, JsTypeError, Object, Result};
+use napi::JsValue;
+use nix::errno::Errno;
+
+#[derive(Debug, PartialEq)]
+pub enum Failure {
+  /// A value of the wrong JavaScript type (`ERR_INVALID_ARG_TYPE`).
+  ArgType {
+    name: &'static str,
+    expected: &'static str,
+    received: String,
+  },
+  /// A number outside what the argument accepts (`ERR_OUT_OF_RANGE`).
+  OutOfRange {
+    name: &'static str,
+    range: &'static str,
+    received: String,
+  },
+  /// A signal name Node does not know (`ERR_UNKNOWN_SIGNAL`).
+  UnknownSignal(String),
+  /// A child process object without a pid: its spawn failed.
+  NotSpawned,
+  /// A child process object that has already reported its exit.
+  AlreadyExited { pid: i32 },
+  /// A system call failed.
+  Sys {
+    syscall: &'static str,
+    errno: Errno,
+    pid: i32,
+  },
+  /// A group signal to a process that leads no process group.
+  NotGroupLeader { pid: i32 },
+  /// A call on a target after `close()`.
+  Closed,
+  /// `close()` ran while this operation waited.
+  ClosedWhileWaiting { pid: i32 },
+  /// The operation's AbortSignal fired.
+  Aborted,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum Class {
+  Error,
+  TypeError,
+  RangeError,
+}
+
+/// What a JavaScript error for a failure looks like, before it exists.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Shape {
+  pub class: Class,
+  pub name: Option<&'static str>,
+  pub code: String,
+  pub message: String,
+  /// `errno` and `syscall` of a failed system call.
+  pub syscall: Option<(i32, &'static str)>,
+}
+
+impl Failure {
+  pub fn shape(&self) -> Shape {
+    let plain = |class, code: &str, message: String| Shape {
+      class,
+      name: None,
+      code: code.to_owned(),
+      message,
+      syscall: None,
+    };
+    match self {
+      Failure::ArgType {
+        name,
+        expected,
+        received,
+      } => plain(
+        Class::TypeError,
+        "ERR_INVALID_ARG_TYPE",
+        format!("The \"{name}\" argument must be {expected}. Received {received}"),
+      ),
+      Failure::OutOfRange {
+        name,
+        range,
+        received,
+      } => plain(
+        Class::RangeError,
+        "ERR_OUT_OF_RANGE",
+        format!("The value of \"{name}\" is out of range. It must be {range}. Received {received}"),
+      ),
+      Failure::UnknownSignal(name) => plain(
+        Class::TypeError,
+        "ERR_UNKNOWN_SIGNAL",
+        format!("Unknown signal: {name}"),
+      ),
+      Failure::NotSpawned => plain(
+        Class::TypeError,
+        "ERR_INVALID_ARG_VALUE",
+        "The \"child\" argument has no pid: the child process failed to spawn".to_owned(),
+      ),
+      Failure::AlreadyExited { pid } => Shape {
+        syscall: None,
+        ..plain(
+          Class::Error,
+          "ESRCH",
+          format!("Child process {pid} has already exited: its pid may belong to another process now"),
+        )
+      },
+      Failure::Sys {
+        syscall,
+        errno,
+        pid,
+      } => Shape {
+        syscall: Some((-(*errno as i32), syscall)),
+        ..plain(
+          Class::Error,
+          &format!("{errno:?}"),
+          format!("{syscall} {errno:?}: {} (pid {pid})", errno.desc()),
+        )
+      },
+      Failure::NotGroupLeader { pid } => plain(
+        Class::Error,
+        "ERR_NOT_GROUP_LEADER",
+        format!(
+          "Process {pid} does not lead a process group; spawn it with `detached: true` to give it one"
+        ),
+      ),
+      Failure::Closed => plain(
+        Class::Error,
+        "ERR_USE_AFTER_CLOSE",
+        "This KillTarget is closed".to_owned(),
+      ),
+      Failure::ClosedWhileWaiting { pid } => plain(
+        Class::Error,
+        "ERR_USE_AFTER_CLOSE",
+        format!("The KillTarget for process {pid} was closed while waiting for it to exit"),
+      ),
+      Failure::Aborted => Shape {
+        name: Some("AbortError"),
+        ..plain(
+          Class::Error,
+          "ABORT_ERR",
+          "The operation was aborted".to_owned(),
+        )
+      },
+    }
+  }
+
+  /// Builds the JavaScript error object.
+  pub fn to_js<'env>(&self, env: &'env Env) -> Result<Object<'env>> {
+    let shape = self.shape();
+    let error = napi::Error::new(shape.code, shape.message);
+    let value = match shape.class {
+      Class::Error => JsError::from(error).into_unknown(*env),
+      Class::TypeError => JsTypeError::from(error).into_unknown(*env),
+      Class::RangeError => JsRangeError::from(error).into_unknown(*env),
+    };
+    let mut object = value.coerce_to_object()?;
+    if let Some(name) = shape.name {
+      object.set_named_property("name", name)?;
+    }
+    if let Some((errno, syscall)) = shape.syscall {
+      object.set_named_property("errno", errno)?;
+      object.set_named_property("syscall", syscall)?;
+    }
+    Ok(object)
+  }
+
+  /// The failure as a `napi::Error` that carries the JavaScript object itself,
+  /// so napi-rs throws or rejects with exactly that object.
+  pub fn into_napi(self, env: &Env) -> napi::Error {
+    match self.to_js(env) {
+      Ok(object) => napi::Error::from(object.to_unknown()),
+      Err(error) => error,
+    }
+  }
+}
+
+#[cfg(test)]
+mod tests {
+  use super::*;
+
+  #[test]
+  fn syscall_failures_carry_node_style_errno_and_code() {
+    let shape = Failure::Sys {
+      syscall: "pidfd_send_signal",
+      errno: Errno::EPERM,
+      pid: 42,
+    }
+    .shape();
+    assert_eq!(shape.class, Class::Error);
+    assert_eq!(shape.code, "EPERM");
+    assert_eq!(shape.syscall, Some((-1, "pidfd_send_signal")));
+    assert_eq!(
+      shape.message,
+      "pidfd_send_signal EPERM: Operation not permitted (pid 42)"
+    );
+  }
+
+  #[test]
+  fn argument_failures_use_node_classes_and_codes() {
+    let cases = [
+      (
+        Failure::ArgType {
+          name: "pid",
+          expected: "of type number",
+          received: "type string ('1')".into(),
+        },
+        Class::TypeError,
+        "ERR_INVALID_ARG_TYPE",
+      ),
+      (
+        Failure::OutOfRange {
+          name: "pid",
+          range: "an integer",
+          received: "1.5".into(),
+        },
+        Class::RangeError,
+        "ERR_OUT_OF_RANGE",
+      ),
+      (
+        Failure::UnknownSignal("SIGFOO".into()),
+        Class::TypeError,
+        "ERR_UNKNOWN_SIGNAL",
+      ),
+      (
+        Failure::NotSpawned,
+        Class::TypeError,
+        "ERR_INVALID_ARG_VALUE",
+      ),
+    ];
+    for (failure, class, code) in cases {
+      let shape = failure.shape();
+      assert_eq!((shape.class, shape.code.as_str()), (class, code));
+      assert_eq!(shape.syscall, None);
+    }
+  }
+
+  #[test]
+  fn node_message_formats() {
+    let message = |f: Failure| f.shape().message;
+    assert_eq!(
+      message(Failure::OutOfRange {
+        name: "pid",
+        range: ">= 1 && <= 4194304",
+        received: "0".into()
+      }),
+      "The value of \"pid\" is out of range. It must be >= 1 && <= 4194304. Received 0"
+    );
+    assert_eq!(
+      message(Failure::UnknownSignal("sigterm".into())),
+      "Unknown signal: sigterm"
+    );
+  }
+
+  #[test]
+  fn aborts_look_like_node_abort_errors() {
+    let shape = Failure::Aborted.shape();
+    assert_eq!(shape.name, Some("AbortError"));
+    assert_eq!(shape.code, "ABORT_ERR");
+  }
+}

@@ -1,0 +1,379 @@
+//! kill-target: signal exactly the process you mean.
+//!
+//! This file is the JavaScript face and nothing more; the work is in:
+//! - `target`    one process, by pidfd or by pid: signal, group signal, exit state
+//! - `wait`      waiting for exit without reaping, and stopping a wait
+//! - `terminate` kill signal, grace period, SIGKILL
+//! - `probe`     which kernel features this process uses, decided once
+//! - `signal`    signal names and numbers as Node spells them
+//! - `args`      argument checks, before anything reaches the kernel
+//! - `errors`    every failure and its Node-shaped JavaScript error
+//! - `promise`   jobs on the runtime as promises, with AbortSignal and close
+//! - `abort`     listening to an AbortSignal
+//! - `sys`       the system call wrappers: all of the crate's `unsafe`
+
+#![deny(clippy::all)]
+
+mod abort;
+mod args;
+mod errors;
+mod probe;
+mod promise;
+mod signal;
+mod sys;
+mod target;
+mod terminate;
+mod wait;
+
+use std::sync::Arc;
+
+use napi::bindgen_prelude::{
+  create_custom_tokio_runtime, Env, Object, PromiseRaw, Result, Unknown, ValueType,
+};
+use napi_derive::napi;
+
+use crate::errors::Failure;
+use crate::signal::Signal;
+use crate::target::Target;
+use crate::terminate::Plan;
+
+/// Every wait is readiness on a descriptor, so one worker thread serves all
+/// of them; napi-rs would otherwise start one per core.
+#[napi_derive::module_init]
+fn start_runtime() {
+  let runtime = tokio::runtime::Builder::new_multi_thread()
+    .worker_threads(1)
+    .thread_name("kill-target")
+    .enable_all()
+    .build();
+  // If even one thread cannot start, napi-rs builds its default runtime at
+  // the first wait and reports that failure there.
+  if let Ok(runtime) = runtime {
+    create_custom_tokio_runtime(runtime);
+  }
+}
+
+/// Which kernel features this process uses, decided by one probe at first
+/// use. Set `KILL_TARGET_DISABLE_PIDFD=1` to run as though none existed.
+#[napi(object)]
+pub struct Capabilities {
+  /// `pidfd_open` / `pidfd_send_signal` (Linux ≥ 5.3): targets are race-free.
+  pub pidfd: bool,
+  /// `PIDFD_SIGNAL_PROCESS_GROUP` (Linux ≥ 6.9): `signalGroup` is race-free
+  /// and still reaches the group after its leader has been reaped.
+  pub group_signal: bool,
+  /// `PIDFD_INFO_EXIT` (Linux ≥ 6.15): `exitStatus()` can answer.
+  pub exit_info: bool,
+}
+
+/// The kernel features in use. The probe runs once, at the first call of
+/// anything in this package.
+#[napi]
+pub fn capabilities() -> Capabilities {
+  let found = probe::features();
+  Capabilities {
+    pidfd: found.pidfd,
+    group_signal: found.group_signal,
+    exit_info: found.exit_info,
+  }
+}
+
+/// How a process ended, as `child.exitCode` and `child.signalCode` say it:
+/// exactly one of the two is non-null.
+#[napi(object, use_nullable = true)]
+pub struct ExitStatus {
+  pub code: Option<i32>,
+  #[napi(ts_type = "NodeJS.Signals")]
+  pub signal: Option<String>,
+}
+
+/// What `terminate()` did.
+#[napi(object)]
+pub struct TerminateResult {
+  /// The process was seen to exit, or was already gone. False only when it
+  /// outlived SIGKILL by the grace period again (uninterruptible sleep).
+  pub exited: bool,
+  /// SIGKILL was sent because the grace period ran out.
+  pub forced: bool,
+  /// The signals delivered, in order, e.g. `['SIGTERM', 'SIGCONT']`.
+  pub signals: Vec<String>,
+}
+
+/// A handle on exactly one process.
+///
+/// Backed by a pidfd where the kernel has them (`raceFree === true`): every
+/// signal then reaches this process or nobody, even after its pid has been
+/// reused. Elsewhere it falls back to the pid (`raceFree === false`).
+/// Nothing here ever reaps a process: Node stays in charge of its children.
+#[napi]
+pub struct KillTarget {
+  target: Option<Arc<Target>>,
+  pid: i32,
+  race_free: bool,
+}
+
+impl KillTarget {
+  fn new(target: Target) -> Self {
+    KillTarget {
+      pid: target.pid().as_raw(),
+      race_free: target.race_free(),
+      target: Some(Arc::new(target)),
+    }
+  }
+
+  fn target(&self) -> std::result::Result<&Arc<Target>, Failure> {
+    self.target.as_ref().ok_or(Failure::Closed)
+  }
+}
+
+#[napi]
+impl KillTarget {
+  /// Opens a target for a child process from `child_process.spawn()`.
+  ///
+  /// Call it in the same synchronous tick as `spawn()`: until control returns
+  /// to the event loop nothing can reap the child, so the pid still names it.
+  /// Later, the pid may already belong to another process.
+  ///
+  /// @throws {TypeError} `ERR_INVALID_ARG_VALUE` when the child has no pid
+  /// (it failed to spawn).
+  /// @throws {Error} `ESRCH` when the child has already exited.
+  #[napi(
+    factory,
+    ts_args_type = "child: Pick<import('node:child_process').ChildProcess, 'pid' | 'exitCode' | 'signalCode'>"
+  )]
+  pub fn from_child_process(env: Env, child: Unknown) -> Result<KillTarget> {
+    open_child(&child).map_err(|failure| failure.into_napi(&env))
+  }
+
+  /// Opens a target for any live process by its pid (an integer in
+  /// 1..4194304).
+  ///
+  /// @throws {TypeError} `ERR_INVALID_ARG_TYPE` when `pid` is not a number.
+  /// @throws {RangeError} `ERR_OUT_OF_RANGE` when it is not such an integer.
+  /// @throws {Error} `ESRCH` when no process has that pid.
+  #[napi(factory, ts_args_type = "pid: number")]
+  pub fn from_pid(env: Env, pid: Unknown) -> Result<KillTarget> {
+    args::pid(&pid, "pid")
+      .and_then(Target::open)
+      .map(KillTarget::new)
+      .map_err(|failure| failure.into_napi(&env))
+  }
+
+  /// The process id, kept after `close()`.
+  #[napi(getter)]
+  pub fn pid(&self) -> i32 {
+    self.pid
+  }
+
+  /// True when backed by a pidfd: no signal can reach another process.
+  #[napi(getter)]
+  pub fn race_free(&self) -> bool {
+    self.race_free
+  }
+
+  /// True after `close()`.
+  #[napi(getter)]
+  pub fn closed(&self) -> bool {
+    self.target.is_none()
+  }
+
+  /// Sends a signal (default `'SIGTERM'`; `0` only checks the process exists).
+  ///
+  /// @returns `true` when delivered, `false` when the process is already gone
+  /// (reaped). With a pidfd this can never reach a process that took the pid.
+  /// @throws {Error} with `code`, `errno` and `syscall` when the kernel
+  /// refuses (e.g. `EPERM`), `ERR_USE_AFTER_CLOSE` after `close()`.
+  #[napi(ts_args_type = "signal?: NodeJS.Signals | number")]
+  pub fn signal(&self, env: Env, signal: Unknown) -> Result<bool> {
+    self
+      .target()
+      .and_then(|target| target.signal(args::signal(&signal, "signal", Signal::SIGTERM)?))
+      .map_err(|failure| failure.into_napi(&env))
+  }
+
+  /// Sends a signal (default `'SIGTERM'`) to the process group this process
+  /// leads; a child spawned with `detached: true` leads its own.
+  ///
+  /// Where `capabilities().groupSignal` is true this goes through the pidfd
+  /// and reaches the group even after the leader has been reaped; elsewhere
+  /// it is `killpg(2)`, which could reach a group that reused the id.
+  ///
+  /// @returns `true` when delivered, `false` when the group is gone.
+  /// @throws {Error} `ERR_NOT_GROUP_LEADER` when the process is alive but
+  /// leads no group.
+  #[napi(ts_args_type = "signal?: NodeJS.Signals | number")]
+  pub fn signal_group(&self, env: Env, signal: Unknown) -> Result<bool> {
+    self
+      .target()
+      .and_then(|target| target.signal_group(args::signal(&signal, "signal", Signal::SIGTERM)?))
+      .map_err(|failure| failure.into_napi(&env))
+  }
+
+  /// False once the process has exited (a zombie has exited). Never blocks.
+  #[napi]
+  pub fn is_alive(&self, env: Env) -> Result<bool> {
+    self
+      .target()
+      .and_then(|target| target.has_exited())
+      .map(|exited| !exited)
+      .map_err(|failure| failure.into_napi(&env))
+  }
+
+  /// How the process ended, once it has been reaped (by anyone, e.g. Node),
+  /// read from the kernel (`PIDFD_INFO_EXIT`, Linux ≥ 6.15). `null` before
+  /// the reap and wherever the kernel cannot tell
+  /// (`capabilities().exitInfo === false`).
+  #[napi]
+  pub fn exit_status(&self, env: Env) -> Result<Option<ExitStatus>> {
+    let status = self.target().and_then(|target| target.exit_status());
+    Ok(
+      status
+        .map_err(|failure| failure.into_napi(&env))?
+        .map(|status| match status {
+          target::ExitStatus::Code(code) => ExitStatus {
+            code: Some(code),
+            signal: None,
+          },
+          target::ExitStatus::Signal(number) => ExitStatus {
+            code: None,
+            signal: Signal::node_name(number).map(str::to_owned),
+          },
+        }),
+    )
+  }
+
+  /// Resolves `true` once the process has exited (a zombie counts), `false`
+  /// when `timeout` ms pass first. Rejects with an `AbortError` when `signal`
+  /// aborts and with `ERR_USE_AFTER_CLOSE` when the target is closed.
+  ///
+  /// It never reaps, so it works for any process and leaves Node's children
+  /// to Node. With a pidfd, all waits share one thread and no timers; without
+  /// one it polls, from every 1 ms up to every 100 ms.
+  #[napi(
+    ts_args_type = "options?: { timeout?: number; signal?: AbortSignal }",
+    ts_return_type = "Promise<boolean>"
+  )]
+  pub fn wait_for_exit<'env>(
+    &self,
+    env: &'env Env,
+    options: Unknown<'env>,
+  ) -> Result<PromiseRaw<'env, bool>> {
+    let mut timeout = None;
+    let request = self.target().and_then(|target| {
+      let options = args::options(&options)?;
+      timeout = args::property(options.as_ref(), "timeout")
+        .map(|value| args::millis(&value, "options.timeout"))
+        .transpose()?;
+      let signal = args::abort_signal(args::property(options.as_ref(), "signal"))?;
+      Ok((target.clone(), signal))
+    });
+    promise::spawn(
+      env,
+      request,
+      move |target| async move { wait::exited_within(&target, timeout).await },
+      |exited| exited,
+    )
+  }
+
+  /// Stops the process and resolves once it is gone: sends `killSignal`
+  /// (default `'SIGTERM'`; to the whole group with `group: true`), then
+  /// SIGCONT so a stopped process can act on it, waits up to
+  /// `forceKillAfterDelay` ms (default 5000; `false` waits for ever), then
+  /// sends SIGKILL and waits that long again.
+  ///
+  /// Every signal goes through the target, so the escalation can never reach
+  /// a process that took the pid. A process already gone resolves with
+  /// `{ exited: true, forced: false, signals: [] }`. With `group`, the wait
+  /// is for this process, the group's leader.
+  #[napi(
+    ts_args_type = "options?: { killSignal?: NodeJS.Signals | number; forceKillAfterDelay?: number | false; group?: boolean; signal?: AbortSignal }",
+    ts_return_type = "Promise<TerminateResult>"
+  )]
+  pub fn terminate<'env>(
+    &self,
+    env: &'env Env,
+    options: Unknown<'env>,
+  ) -> Result<PromiseRaw<'env, TerminateResult>> {
+    let mut plan = None;
+    let request = self.target().and_then(|target| {
+      let (checked, signal) = terminate_options(&options)?;
+      plan = Some(checked);
+      Ok((target.clone(), signal))
+    });
+    promise::spawn(
+      env,
+      request,
+      move |target| async move {
+        let plan = plan.expect("a plan exists whenever the request does");
+        terminate::terminate(&target, plan).await
+      },
+      |outcome| TerminateResult {
+        exited: outcome.exited,
+        forced: outcome.forced,
+        signals: outcome.signals,
+      },
+    )
+  }
+
+  /// Releases the pidfd. Idempotent. Pending waits reject with
+  /// `ERR_USE_AFTER_CLOSE`; every later call throws it. The pidfd is also
+  /// released when the object is garbage-collected.
+  #[napi]
+  pub fn close(&mut self) {
+    if let Some(target) = self.target.take() {
+      target.close();
+    }
+  }
+
+  /// `using target = KillTarget.fromPid(pid)` closes it at the end of scope.
+  #[napi(well_known_symbol = "dispose")]
+  pub fn dispose(&mut self) {
+    self.close();
+  }
+
+  /// `await using`: terminates the process with the default options, then
+  /// closes the target.
+  #[napi(well_known_symbol = "asyncDispose", ts_return_type = "Promise<void>")]
+  pub fn async_dispose<'env>(&mut self, env: &'env Env) -> Result<PromiseRaw<'env, ()>> {
+    // The job keeps its own reference, so it can finish after the close.
+    let request = self.target().map(|target| (target.clone(), None));
+    self.close();
+    promise::spawn(
+      env,
+      request,
+      |target| async move { terminate::terminate(&target, Plan::default()).await },
+      drop,
+    )
+  }
+}
+
+fn open_child(child: &Unknown) -> std::result::Result<KillTarget, Failure> {
+  let child = args::object(child, "child")?;
+  let pid = args::property(Some(&child), "pid").ok_or(Failure::NotSpawned)?;
+  let pid = args::pid(&pid, "child.pid")?;
+  let exited =
+    |key| args::property(Some(&child), key).is_some_and(|v| args::kind(&v) != ValueType::Null);
+  if exited("exitCode") || exited("signalCode") {
+    return Err(Failure::AlreadyExited { pid: pid.as_raw() });
+  }
+  Target::open(pid).map(KillTarget::new)
+}
+
+fn terminate_options<'env>(
+  options: &Unknown<'env>,
+) -> std::result::Result<(Plan, Option<Object<'env>>), Failure> {
+  let options = args::options(options)?;
+  let option = |key| args::property(options.as_ref(), key);
+  let plan = Plan {
+    kill_signal: match option("killSignal") {
+      Some(value) => args::signal(&value, "options.killSignal", Signal::SIGTERM)?,
+      None => Signal::SIGTERM,
+    },
+    force_kill_after: args::delay_or_never(
+      option("forceKillAfterDelay").as_ref(),
+      "options.forceKillAfterDelay",
+    )?,
+    group: args::flag(option("group").as_ref(), "options.group")?,
+  };
+  Ok((plan, args::abort_signal(option("signal"))?))
+}

@@ -1,0 +1,108 @@
+//! One probe, run at first use, decides which kernel features this process
+//! uses; nothing else ever asks the kernel again (as Go's os package does).
+//!
+//! ENOSYS (old kernel), EPERM (seccomp filters of older container runtimes)
+//! and EINVAL (a flag the kernel does not know) all mean "absent", so the
+//! library falls back instead of failing.
+
+use std::os::fd::AsFd;
+use std::sync::OnceLock;
+
+use nix::unistd::{getpid, Pid};
+
+use crate::sys;
+
+/// Set to a non-empty value other than `0` to behave as though the kernel had
+/// no pidfds: every target then uses `kill(2)`/`killpg(2)`.
+pub const DISABLE_ENV: &str = "KILL_TARGET_DISABLE_PIDFD";
+
+/// What the running kernel lets this process use.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Features {
+  /// `pidfd_open` and `pidfd_send_signal` (Linux ≥ 5.3).
+  pub pidfd: bool,
+  /// `PIDFD_SIGNAL_PROCESS_GROUP` (Linux ≥ 6.9).
+  pub group_signal: bool,
+  /// `PIDFD_INFO_EXIT` (Linux ≥ 6.15).
+  pub exit_info: bool,
+}
+
+/// The features of this process, probed once.
+pub fn features() -> Features {
+  static FEATURES: OnceLock<Features> = OnceLock::new();
+  *FEATURES.get_or_init(|| {
+    if disabled_by(std::env::var_os(DISABLE_ENV).as_deref()) {
+      Features::default()
+    } else {
+      probe_kernel()
+    }
+  })
+}
+
+fn disabled_by(value: Option<&std::ffi::OsStr>) -> bool {
+  value.is_some_and(|v| !v.is_empty() && v != "0")
+}
+
+fn probe_kernel() -> Features {
+  let Ok(own) = sys::pidfd_open(getpid()) else {
+    return Features::default();
+  };
+  if sys::pidfd_send_signal(own.as_fd(), 0, 0).is_err() {
+    return Features::default();
+  }
+  let group_signal = group_flag_understood(&sys::pidfd_send_signal(
+    own.as_fd(),
+    0,
+    sys::SIGNAL_PROCESS_GROUP,
+  ));
+
+  // Exit information exists only for a reaped process, so make one of our
+  // own: fork a child that exits at once, reap it, ask its pidfd.
+  let exit_info = sys::fork_exiting_child().is_ok_and(|child: Pid| {
+    let pidfd = sys::pidfd_open(child);
+    // Reap the child we forked. ECHILD would mean another waiter in this
+    // process took it first, which leaves the answer the same.
+    while nix::sys::wait::waitpid(child, None) == Err(nix::errno::Errno::EINTR) {}
+    pidfd.is_ok_and(|fd| matches!(sys::pidfd_exit_status(fd.as_fd()), Ok(Some(_))))
+  });
+
+  Features {
+    pidfd: true,
+    group_signal,
+    exit_info,
+  }
+}
+
+/// The outcome of signal 0 to our own group with `PIDFD_SIGNAL_PROCESS_GROUP`.
+/// ESRCH says only that we lead no group: the kernel understood the flag.
+/// EINVAL (before 6.9) or a filter's EPERM mean the flag is absent.
+fn group_flag_understood(outcome: &std::io::Result<()>) -> bool {
+  match outcome {
+    Ok(()) => true,
+    Err(error) => error.raw_os_error() == Some(libc::ESRCH),
+  }
+}
+
+#[cfg(test)]
+mod tests {
+  use super::*;
+
+  #[test]
+  fn the_override_needs_a_value_other_than_zero() {
+    assert!(!disabled_by(None));
+    assert!(!disabled_by(Some("".as_ref())));
+    assert!(!disabled_by(Some("0".as_ref())));
+    assert!(disabled_by(Some("1".as_ref())));
+    assert!(disabled_by(Some("yes".as_ref())));
+  }
+
+  #[test]
+  fn only_esrch_or_success_means_the_group_flag_is_understood() {
+    let failing = |errno| Err(std::io::Error::from_raw_os_error(errno));
+    assert!(group_flag_understood(&Ok(())));
+    assert!(group_flag_understood(&failing(libc::ESRCH)));
+    assert!(!group_flag_understood(&failing(libc::EINVAL)));
+    assert!(!group_flag_understood(&failing(libc::EPERM)));
+    assert!(!group_flag_understood(&failing(libc::ENOSYS)));
+  }
+}

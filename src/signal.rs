@@ -1,0 +1,135 @@
+//! Signal names and numbers, with the rules of Node's `process.kill`: a name
+//! must be spelled exactly as in `os.constants.signals`; a number is sent as
+//! it is. nix's `Signal` knows the names; this file adds Node's aliases and
+//! the real-time range nix does not model.
+
+use std::str::FromStr;
+
+use nix::sys::signal::Signal as NixSignal;
+
+/// The highest signal number Linux accepts (`SIGRTMAX`).
+pub const MAX_SIGNAL: i32 = 64;
+
+/// First real-time signal as glibc numbers them (32 and 33 are glibc's own).
+const SIGRTMIN: i32 = 34;
+
+/// A signal number the kernel will accept: 0 (the existence probe) to 64.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Signal(i32);
+
+/// Why a value does not name a signal.
+#[derive(Debug, PartialEq, Eq)]
+pub enum BadSignal {
+  /// A string Node does not know as a signal name.
+  UnknownName(String),
+  /// An integer outside 0..=64.
+  OutOfRange(i32),
+}
+
+impl Signal {
+  /// Signal 0: checks that the process exists and sends nothing.
+  pub const EXISTS: Signal = Signal(0);
+  pub const SIGKILL: Signal = Signal(libc::SIGKILL);
+  pub const SIGCONT: Signal = Signal(libc::SIGCONT);
+  pub const SIGTERM: Signal = Signal(libc::SIGTERM);
+
+  /// Parses a name exactly as `process.kill` does (case-sensitive).
+  pub fn from_name(name: &str) -> Result<Self, BadSignal> {
+    let known = match name {
+      // Node's aliases, which nix spells only by their primary name.
+      "SIGIOT" => Ok(NixSignal::SIGABRT),
+      "SIGPOLL" => Ok(NixSignal::SIGIO),
+      _ => NixSignal::from_str(name),
+    };
+    known
+      .map(|signal| Signal(signal as i32))
+      .map_err(|_| BadSignal::UnknownName(name.to_owned()))
+  }
+
+  /// Accepts 0..=64, the numbers `kill(2)` accepts on Linux.
+  pub fn from_number(number: i32) -> Result<Self, BadSignal> {
+    if (0..=MAX_SIGNAL).contains(&number) {
+      Ok(Signal(number))
+    } else {
+      Err(BadSignal::OutOfRange(number))
+    }
+  }
+
+  pub fn number(self) -> i32 {
+    self.0
+  }
+
+  /// The name Node uses (`SIGTERM`); real-time signals as `kill -l` spells
+  /// them (`SIGRTMIN+2`); `SIG0` for the existence probe.
+  pub fn name(self) -> String {
+    if let Ok(signal) = NixSignal::try_from(self.0) {
+      return signal.as_str().to_owned();
+    }
+    match self.0 {
+      SIGRTMIN => "SIGRTMIN".to_owned(),
+      MAX_SIGNAL => "SIGRTMAX".to_owned(),
+      n if n > SIGRTMIN => format!("SIGRTMIN+{}", n - SIGRTMIN),
+      n => format!("SIG{n}"),
+    }
+  }
+
+  /// The Node name of a signal that ended a process, if Node has one.
+  pub fn node_name(number: i32) -> Option<&'static str> {
+    NixSignal::try_from(number).ok().map(NixSignal::as_str)
+  }
+}
+
+#[cfg(test)]
+mod tests {
+  use super::*;
+
+  #[test]
+  fn names_are_case_sensitive_like_process_kill() {
+    assert_eq!(Signal::from_name("SIGTERM"), Ok(Signal(15)));
+    assert_eq!(Signal::from_name("SIGKILL"), Ok(Signal(9)));
+    for bad in [
+      "sigterm", "SIGFOO", "TERM", "", "SIGTERM ", "15", "SIGBREAK",
+    ] {
+      assert_eq!(
+        Signal::from_name(bad),
+        Err(BadSignal::UnknownName(bad.to_owned()))
+      );
+    }
+  }
+
+  #[test]
+  fn node_aliases_resolve() {
+    assert_eq!(Signal::from_name("SIGIOT"), Ok(Signal(libc::SIGABRT)));
+    assert_eq!(Signal::from_name("SIGPOLL"), Ok(Signal(libc::SIGIO)));
+  }
+
+  #[test]
+  fn every_node_signal_name_parses() {
+    // os.constants.signals on Linux, Node 20.
+    let node = "SIGHUP SIGINT SIGQUIT SIGILL SIGTRAP SIGABRT SIGIOT SIGBUS SIGFPE SIGKILL SIGUSR1 \
+      SIGSEGV SIGUSR2 SIGPIPE SIGALRM SIGTERM SIGCHLD SIGSTKFLT SIGCONT SIGSTOP SIGTSTP SIGTTIN \
+      SIGTTOU SIGURG SIGXCPU SIGXFSZ SIGVTALRM SIGPROF SIGWINCH SIGIO SIGPOLL SIGPWR SIGSYS";
+    for name in node.split_whitespace() {
+      assert!(Signal::from_name(name).is_ok(), "{name}");
+    }
+  }
+
+  #[test]
+  fn numbers_are_bounded_by_the_kernel_range() {
+    assert_eq!(Signal::from_number(0), Ok(Signal(0)));
+    assert_eq!(Signal::from_number(64), Ok(Signal(64)));
+    assert_eq!(Signal::from_number(65), Err(BadSignal::OutOfRange(65)));
+    assert_eq!(Signal::from_number(-1), Err(BadSignal::OutOfRange(-1)));
+  }
+
+  #[test]
+  fn names_round_trip() {
+    assert_eq!(Signal::SIGTERM.name(), "SIGTERM");
+    assert_eq!(Signal(34).name(), "SIGRTMIN");
+    assert_eq!(Signal(36).name(), "SIGRTMIN+2");
+    assert_eq!(Signal(64).name(), "SIGRTMAX");
+    assert_eq!(Signal(32).name(), "SIG32");
+    assert_eq!(Signal::node_name(9), Some("SIGKILL"));
+    assert_eq!(Signal::node_name(40), None);
+  }
+}

@@ -1,0 +1,296 @@
+//! One process, held by a pidfd where the kernel has them and by its bare pid
+//! where it does not. Signals sent through the pidfd reach that process or
+//! nobody: once it is reaped they fail with ESRCH, whoever has the number now.
+
+use std::io;
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+
+use nix::errno::Errno;
+use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+use nix::unistd::Pid;
+use tokio::io::unix::AsyncFd;
+use tokio::sync::{watch, OnceCell};
+
+use crate::errors::Failure;
+use crate::probe::{self, Features};
+use crate::signal::Signal;
+use crate::sys;
+
+pub struct Target {
+  pid: Pid,
+  features: Features,
+  pidfd: Option<OwnedFd>,
+  /// A duplicate of the pidfd in the runtime's epoll set, made at the first
+  /// wait and shared by every wait after it.
+  exit_watch: OnceCell<AsyncFd<OwnedFd>>,
+  /// Becomes true on `close()`, so pending waits can give up.
+  closed: watch::Sender<bool>,
+}
+
+/// How a reaped process ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ExitStatus {
+  Code(i32),
+  Signal(i32),
+}
+
+impl Target {
+  /// Opens a handle on `pid`. Falls back to the bare pid when this process
+  /// has no pidfds, or has run out of descriptors.
+  pub fn open(pid: Pid) -> Result<Self, Failure> {
+    let features = probe::features();
+    let pidfd = match features.pidfd.then(|| sys::pidfd_open(pid)) {
+      Some(Ok(fd)) => Some(fd),
+      Some(Err(error)) if !out_of_descriptors(&error) => {
+        return Err(failure("pidfd_open", error, pid));
+      }
+      _ => {
+        // No pidfd: at least refuse a pid that names nobody. EPERM means the
+        // process exists but belongs to someone else, which is fine to hold.
+        match sys::kill(pid, 0) {
+          Err(error) if error.raw_os_error() == Some(libc::ESRCH) => {
+            return Err(failure("kill", error, pid));
+          }
+          _ => None,
+        }
+      }
+    };
+    Ok(Target {
+      pid,
+      features,
+      pidfd,
+      exit_watch: OnceCell::new(),
+      closed: watch::channel(false).0,
+    })
+  }
+
+  pub fn pid(&self) -> Pid {
+    self.pid
+  }
+
+  /// True when signals go through a pidfd and can never reach a process
+  /// that reused the number.
+  pub fn race_free(&self) -> bool {
+    self.pidfd.is_some()
+  }
+
+  pub fn pidfd(&self) -> Option<BorrowedFd<'_>> {
+    self.pidfd.as_ref().map(AsFd::as_fd)
+  }
+
+  /// Sends `signal`. `Ok(false)` when the process has already been reaped.
+  pub fn signal(&self, signal: Signal) -> Result<bool, Failure> {
+    let sent = match self.pidfd() {
+      Some(fd) => {
+        sys::pidfd_send_signal(fd, signal.number(), 0).map_err(|e| ("pidfd_send_signal", e))
+      }
+      None => sys::kill(self.pid, signal.number()).map_err(|e| ("kill", e)),
+    };
+    self.delivered(sent)
+  }
+
+  /// Sends `signal` to the process group this process leads. `Ok(false)`
+  /// when the group is gone; an error when the process is alive but leads no
+  /// group, since a silent `false` would read as "already stopped".
+  pub fn signal_group(&self, signal: Signal) -> Result<bool, Failure> {
+    let sent = match self.pidfd() {
+      Some(fd) if self.features.group_signal => {
+        sys::pidfd_send_signal(fd, signal.number(), sys::SIGNAL_PROCESS_GROUP)
+          .map_err(|e| ("pidfd_send_signal", e))
+      }
+      _ => sys::killpg(self.pid, signal.number()).map_err(|e| ("killpg", e)),
+    };
+    if self.delivered(sent)? {
+      return Ok(true);
+    }
+    // No group with our pid as its id: either everyone is gone, or the
+    // process is alive and never led one.
+    match self.signal(Signal::EXISTS)? {
+      true => Err(Failure::NotGroupLeader {
+        pid: self.pid.as_raw(),
+      }),
+      false => Ok(false),
+    }
+  }
+
+  fn delivered(&self, sent: Result<(), (&'static str, io::Error)>) -> Result<bool, Failure> {
+    match sent {
+      Ok(()) => Ok(true),
+      Err((_, error)) if error.raw_os_error() == Some(libc::ESRCH) => Ok(false),
+      Err((syscall, error)) => Err(failure(syscall, error, self.pid)),
+    }
+  }
+
+  /// True once the process has exited; a zombie has exited.
+  pub fn has_exited(&self) -> Result<bool, Failure> {
+    match self.pidfd() {
+      Some(fd) => {
+        let mut fds = [PollFd::new(fd, PollFlags::POLLIN)];
+        let ready = poll(&mut fds, PollTimeout::ZERO).map_err(|errno| Failure::Sys {
+          syscall: "poll",
+          errno,
+          pid: self.pid.as_raw(),
+        })?;
+        Ok(ready > 0)
+      }
+      None => match sys::kill(self.pid, 0) {
+        Err(error) if error.raw_os_error() == Some(libc::ESRCH) => Ok(true),
+        _ => Ok(is_zombie(self.pid)),
+      },
+    }
+  }
+
+  /// How the process ended, once it has been reaped (by anyone), where the
+  /// kernel keeps that (`PIDFD_INFO_EXIT`, Linux ≥ 6.15). `None` before the
+  /// reap, and always where the kernel cannot tell.
+  pub fn exit_status(&self) -> Result<Option<ExitStatus>, Failure> {
+    let Some(fd) = self.pidfd().filter(|_| self.features.exit_info) else {
+      return Ok(None);
+    };
+    let status = sys::pidfd_exit_status(fd).map_err(|e| failure("ioctl", e, self.pid))?;
+    Ok(status.map(ExitStatus::from_wait_status))
+  }
+
+  /// The pidfd in the async runtime's epoll set: it turns readable when the
+  /// process exits. Must run inside the runtime.
+  pub async fn exit_watch(&self, fd: BorrowedFd<'_>) -> io::Result<&AsyncFd<OwnedFd>> {
+    let register = || async move { sys::watch_readable(fd.try_clone_to_owned()?) };
+    self.exit_watch.get_or_try_init(register).await
+  }
+
+  /// Wakes every wait on this target with "closed".
+  pub fn close(&self) {
+    self.closed.send_replace(true);
+  }
+
+  pub fn closed(&self) -> watch::Receiver<bool> {
+    self.closed.subscribe()
+  }
+}
+
+impl ExitStatus {
+  fn from_wait_status(status: libc::c_int) -> Self {
+    if libc::WIFSIGNALED(status) {
+      ExitStatus::Signal(libc::WTERMSIG(status))
+    } else {
+      ExitStatus::Code(libc::WEXITSTATUS(status))
+    }
+  }
+}
+
+fn failure(syscall: &'static str, error: io::Error, pid: Pid) -> Failure {
+  Failure::Sys {
+    syscall,
+    errno: Errno::from_raw(error.raw_os_error().unwrap_or(libc::EIO)),
+    pid: pid.as_raw(),
+  }
+}
+
+fn out_of_descriptors(error: &io::Error) -> bool {
+  matches!(error.raw_os_error(), Some(libc::EMFILE | libc::ENFILE))
+}
+
+/// Whether `/proc` shows the process as a zombie (state `Z`): exited, not yet
+/// reaped. Without `/proc` nothing can tell, so the answer is no.
+fn is_zombie(pid: Pid) -> bool {
+  std::fs::read_to_string(format!("/proc/{pid}/stat"))
+    .ok()
+    .and_then(|stat| zombie_state(&stat))
+    .unwrap_or(false)
+}
+
+/// The state field follows the command name, which is in parentheses and may
+/// itself contain spaces and parentheses: read after the last `)`.
+fn zombie_state(stat: &str) -> Option<bool> {
+  let after_name = &stat[stat.rfind(')')? + 1..];
+  after_name
+    .split_whitespace()
+    .next()
+    .map(|state| state == "Z")
+}
+
+#[cfg(test)]
+mod tests {
+  use std::process::{Command, Stdio};
+
+  use super::*;
+
+  fn sleeper() -> std::process::Child {
+    Command::new("sleep")
+      .arg("30")
+      .stdin(Stdio::null())
+      .spawn()
+      .unwrap()
+  }
+
+  #[test]
+  fn reads_the_state_after_the_command_name() {
+    assert_eq!(zombie_state("12 (a) b) Z 1 2"), Some(true));
+    assert_eq!(zombie_state("12 (sleep) S 1 2"), Some(false));
+    assert_eq!(zombie_state("garbage"), None);
+  }
+
+  #[test]
+  fn decodes_wait_statuses() {
+    assert_eq!(ExitStatus::from_wait_status(7 << 8), ExitStatus::Code(7));
+    assert_eq!(
+      ExitStatus::from_wait_status(libc::SIGKILL),
+      ExitStatus::Signal(9)
+    );
+  }
+
+  #[test]
+  fn a_signal_after_the_reap_is_not_delivered() {
+    let mut child = sleeper();
+    let target = Target::open(Pid::from_raw(child.id() as i32)).unwrap();
+    assert!(target.signal(Signal::EXISTS).unwrap());
+    assert!(!target.has_exited().unwrap());
+    assert!(target.signal(Signal::SIGKILL).unwrap());
+    child.wait().unwrap();
+    assert!(target.has_exited().unwrap());
+    assert_eq!(target.signal(Signal::SIGTERM).unwrap(), !target.race_free());
+  }
+
+  #[test]
+  fn a_zombie_has_exited_but_can_still_be_signalled() {
+    let mut child = sleeper();
+    let target = Target::open(Pid::from_raw(child.id() as i32)).unwrap();
+    target.signal(Signal::SIGKILL).unwrap();
+    while !is_zombie(target.pid()) {
+      std::thread::yield_now();
+    }
+    assert!(target.has_exited().unwrap());
+    assert!(target.signal(Signal::EXISTS).unwrap());
+    assert_eq!(target.exit_status().unwrap(), None);
+    child.wait().unwrap();
+    if target.features.exit_info {
+      assert_eq!(target.exit_status().unwrap(), Some(ExitStatus::Signal(9)));
+    }
+  }
+
+  #[test]
+  fn a_process_that_leads_no_group_is_an_error_not_false() {
+    let mut child = sleeper();
+    let target = Target::open(Pid::from_raw(child.id() as i32)).unwrap();
+    assert_eq!(
+      target.signal_group(Signal::EXISTS),
+      Err(Failure::NotGroupLeader {
+        pid: target.pid().as_raw()
+      })
+    );
+    child.kill().unwrap();
+    child.wait().unwrap();
+  }
+
+  #[test]
+  fn opening_a_pid_that_names_nobody_fails_with_esrch() {
+    let mut child = sleeper();
+    let pid = Pid::from_raw(child.id() as i32);
+    child.kill().unwrap();
+    child.wait().unwrap();
+    match Target::open(pid) {
+      Err(Failure::Sys { errno, .. }) => assert_eq!(errno, Errno::ESRCH),
+      other => panic!("expected ESRCH, got {:?}", other.map(|t| t.pid())),
+    }
+  }
+}

@@ -1,0 +1,79 @@
+//! Waiting for a process to exit without reaping it. With a pidfd the wait is
+//! the descriptor's readiness in the runtime's one epoll set, so any number of
+//! waits cost no threads and no timers; without one it polls, backing off.
+
+use std::future::Future;
+use std::time::Duration;
+
+use tokio::sync::{oneshot, watch};
+
+use crate::errors::Failure;
+use crate::target::Target;
+
+/// The slowest the pid fallback polls; it starts at 1 ms and doubles.
+const MAX_POLL_INTERVAL: Duration = Duration::from_millis(100);
+
+/// Resolves once the process has exited (a zombie counts).
+pub async fn exited(target: &Target) -> Result<(), Failure> {
+  let Some(fd) = target.pidfd() else {
+    return poll_until_exited(target).await;
+  };
+  let epoll_failure = |error: std::io::Error| Failure::Sys {
+    syscall: "epoll_ctl",
+    errno: nix::errno::Errno::from_raw(error.raw_os_error().unwrap_or(libc::EIO)),
+    pid: target.pid().as_raw(),
+  };
+  let watch = target.exit_watch(fd).await.map_err(epoll_failure)?;
+  // Exit is for ever: keep the readiness so every later wait returns at once.
+  watch
+    .readable()
+    .await
+    .map_err(epoll_failure)?
+    .retain_ready();
+  Ok(())
+}
+
+/// `true` once the process has exited, `false` if `limit` passes first.
+pub async fn exited_within(target: &Target, limit: Option<Duration>) -> Result<bool, Failure> {
+  match limit {
+    None => exited(target).await.map(|()| true),
+    Some(limit) => match tokio::time::timeout(limit, exited(target)).await {
+      Ok(result) => result.map(|()| true),
+      Err(_elapsed) => Ok(false),
+    },
+  }
+}
+
+async fn poll_until_exited(target: &Target) -> Result<(), Failure> {
+  let mut pause = Duration::from_millis(1);
+  while !target.has_exited()? {
+    tokio::time::sleep(pause).await;
+    pause = (pause * 2).min(MAX_POLL_INTERVAL);
+  }
+  Ok(())
+}
+
+/// Runs `work` until it finishes, the caller's AbortSignal fires or the
+/// target is closed, whichever comes first.
+pub async fn until_stopped<T>(
+  work: impl Future<Output = Result<T, Failure>>,
+  abort: Option<oneshot::Receiver<()>>,
+  mut closed: watch::Receiver<bool>,
+  pid: i32,
+) -> Result<T, Failure> {
+  let aborted = async {
+    // No signal, or its listener is gone: it can never fire.
+    let fired = match abort {
+      Some(fired) => fired.await.is_ok(),
+      None => false,
+    };
+    if !fired {
+      std::future::pending::<()>().await;
+    }
+  };
+  tokio::select! {
+    done = work => done,
+    () = aborted => Err(Failure::Aborted),
+    Ok(_) = closed.wait_for(|closed| *closed) => Err(Failure::ClosedWhileWaiting { pid }),
+  }
+}
