@@ -175,23 +175,30 @@ fn received_number(value: &Unknown) -> String {
   string_of(value)
 }
 
+/// `value.constructor.name`, when there is one.
+fn constructor_name(value: &Unknown) -> Option<String> {
+  let object = Object::from_raw(value.value().env, value.raw());
+  let constructor: Unknown = object.get_named_property("constructor").ok()?;
+  if kind(&constructor) != ValueType::Function {
+    return None;
+  }
+  let constructor = Object::from_raw(constructor.value().env, constructor.raw());
+  constructor
+    .get_named_property::<String>("name")
+    .ok()
+    .filter(|name| !name.is_empty())
+}
+
 /// How Node's `ERR_INVALID_ARG_TYPE` describes the value it received.
 fn received(value: &Unknown) -> String {
   match kind(value) {
     ValueType::Null => "null".to_owned(),
     ValueType::Undefined => "undefined".to_owned(),
     ValueType::Function => "function".to_owned(),
-    ValueType::Object => {
-      let constructor = Object::from_raw(value.value().env, value.raw())
-        .get_named_property::<Object>("constructor")
-        .and_then(|c| c.get_named_property::<String>("name"))
-        .unwrap_or_default();
-      if constructor.is_empty() {
-        "[Object: null prototype]".to_owned()
-      } else {
-        format!("an instance of {constructor}")
-      }
-    }
+    ValueType::Object => match constructor_name(value) {
+      Some(name) => format!("an instance of {name}"),
+      None => "[Object: null prototype]".to_owned(),
+    },
     ValueType::String => {
       let text = string_of(value);
       let shown: String = text.chars().take(25).collect();

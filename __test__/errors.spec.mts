@@ -1,0 +1,207 @@
+// Every bad input is refused with Node's error class and code, and nothing
+// reaches any process: a sentinel child in this test's own process group must
+// survive the whole table (pid 0 or -1 reaching kill() would take it down, and
+// this worker with it).
+import { execFileSync } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+
+import test from 'ava'
+
+import { KillTarget } from '../index.js'
+import { delay, exitOf, sleeper } from './helpers.mts'
+
+type Expected = [klass: ErrorConstructor, code: string]
+const TYPE: Expected = [TypeError, 'ERR_INVALID_ARG_TYPE']
+const RANGE: Expected = [RangeError, 'ERR_OUT_OF_RANGE']
+const SIGNAL: Expected = [TypeError, 'ERR_UNKNOWN_SIGNAL']
+const VALUE: Expected = [TypeError, 'ERR_INVALID_ARG_VALUE']
+
+const badPids: [string, unknown, Expected][] = [
+  ['0 (would be the caller\'s group)', 0, RANGE],
+  ['-1 (would be every process)', -1, RANGE],
+  ['-2', -2, RANGE],
+  ['-0', -0, RANGE],
+  ['NaN', NaN, RANGE],
+  ['1.5', 1.5, RANGE],
+  ['0.5', 0.5, RANGE],
+  ['2 ** 31', 2 ** 31, RANGE],
+  ['4194305 (above PID_MAX_LIMIT)', 4194305, RANGE],
+  ['Number.MAX_SAFE_INTEGER', Number.MAX_SAFE_INTEGER, RANGE],
+  ['1e21', 1e21, RANGE],
+  ['Infinity', Infinity, RANGE],
+  ['-Infinity', -Infinity, RANGE],
+  ["'123'", '123', TYPE],
+  ["''", '', TYPE],
+  ['null', null, TYPE],
+  ['undefined', undefined, TYPE],
+  ['{}', {}, TYPE],
+  ['[]', [], TYPE],
+  ['[1]', [1], TYPE],
+  ['true', true, TYPE],
+  ['123n', 123n, TYPE],
+  ['Symbol()', Symbol('pid'), TYPE],
+  ['a function', () => 1, TYPE],
+  ['new Number(5)', new Number(5), TYPE],
+]
+
+const badSignals: [string, unknown, Expected][] = [
+  ["'SIGFOO'", 'SIGFOO', SIGNAL],
+  ["'sigterm' (names are case-sensitive, as in process.kill)", 'sigterm', SIGNAL],
+  ["'TERM'", 'TERM', SIGNAL],
+  ["''", '', SIGNAL],
+  ["'SIGTERM '", 'SIGTERM ', SIGNAL],
+  ["'15'", '15', SIGNAL],
+  ["'SIGBREAK' (not a Linux signal)", 'SIGBREAK', SIGNAL],
+  ['65', 65, RANGE],
+  ['-1', -1, RANGE],
+  ['1.5 (would be SIGHUP if truncated)', 1.5, RANGE],
+  ['NaN', NaN, RANGE],
+  ['Infinity', Infinity, RANGE],
+  ['2 ** 32 + 15 (would be SIGTERM if wrapped)', 2 ** 32 + 15, RANGE],
+  ['null', null, TYPE],
+  ['{}', {}, TYPE],
+  ['[]', [], TYPE],
+  ['true', true, TYPE],
+  ['15n', 15n, TYPE],
+  ['Symbol()', Symbol('SIGTERM'), TYPE],
+]
+
+const badChildren: [string, unknown, Expected][] = [
+  ['null', null, TYPE],
+  ['undefined', undefined, TYPE],
+  ['a number', 123, TYPE],
+  ['a string', 'child', TYPE],
+  ['an object without pid (spawn failed)', {}, VALUE],
+  ['{ pid: undefined }', { pid: undefined, exitCode: null, signalCode: null }, VALUE],
+  ['{ pid: 0 }', { pid: 0, exitCode: null, signalCode: null }, RANGE],
+  ['{ pid: -1 }', { pid: -1, exitCode: null, signalCode: null }, RANGE],
+  ["{ pid: '1' }", { pid: '1', exitCode: null, signalCode: null }, TYPE],
+  ['{ pid: 1.5 }', { pid: 1.5, exitCode: null, signalCode: null }, RANGE],
+]
+
+const badWaitOptions: [string, unknown, Expected][] = [
+  ['null', null, TYPE],
+  ["'fast'", 'fast', TYPE],
+  ['{ timeout: -1 }', { timeout: -1 }, RANGE],
+  ['{ timeout: 1.5 }', { timeout: 1.5 }, RANGE],
+  ['{ timeout: NaN }', { timeout: NaN }, RANGE],
+  ['{ timeout: 2 ** 31 }', { timeout: 2 ** 31 }, RANGE],
+  ["{ timeout: '10' }", { timeout: '10' }, TYPE],
+  ['{ timeout: null }', { timeout: null }, TYPE],
+  ['{ signal: {} }', { signal: {} }, TYPE],
+  ["{ signal: 'abort' }", { signal: 'abort' }, TYPE],
+  ['{ signal: null }', { signal: null }, TYPE],
+]
+
+const badTerminateOptions: [string, unknown, Expected][] = [
+  ['null', null, TYPE],
+  ["{ killSignal: 'SIGFOO' }", { killSignal: 'SIGFOO' }, SIGNAL],
+  ["{ killSignal: 'sigkill' }", { killSignal: 'sigkill' }, SIGNAL],
+  ['{ killSignal: 99 }', { killSignal: 99 }, RANGE],
+  ['{ killSignal: null }', { killSignal: null }, TYPE],
+  ['{ forceKillAfterDelay: true }', { forceKillAfterDelay: true }, TYPE],
+  ['{ forceKillAfterDelay: -5 }', { forceKillAfterDelay: -5 }, RANGE],
+  ["{ forceKillAfterDelay: '5' }", { forceKillAfterDelay: '5' }, TYPE],
+  ["{ group: 'yes' }", { group: 'yes' }, TYPE],
+  ['{ signal: 42 }', { signal: 42 }, TYPE],
+]
+
+function assertShape(t: any, error: unknown, [klass, code]: Expected, what: string) {
+  t.true(error instanceof klass, `${what}: expected ${klass.name}, got ${error}`)
+  t.is((error as NodeJS.ErrnoException).code, code, what)
+  t.is((error as NodeJS.ErrnoException).syscall, undefined, `${what}: no system call was made`)
+}
+
+test('every bad input is refused with Node\'s error class and code, and no signal leaves the process', async (t) => {
+  // Same process group as this worker: kill(0, …) or kill(-1, …) would reach it.
+  const sentinel = sleeper(t)
+  const target = KillTarget.fromChildProcess(sentinel)
+  let cases = 0
+
+  const sync = (what: string, expected: Expected, call: () => unknown) => {
+    const error = t.throws(call, undefined, what)
+    assertShape(t, error, expected, what)
+    cases++
+  }
+  const async = async (what: string, expected: Expected, call: () => Promise<unknown>) => {
+    let promise: Promise<unknown> | undefined
+    t.notThrows(() => (promise = call()), `${what}: a promise API rejects, it does not throw`)
+    const error = await t.throwsAsync(promise!, undefined, what)
+    assertShape(t, error, expected, what)
+    cases++
+  }
+
+  for (const [what, pid, expected] of badPids) sync(`fromPid(${what})`, expected, () => KillTarget.fromPid(pid as number))
+  for (const [what, child, expected] of badChildren)
+    sync(`fromChildProcess(${what})`, expected, () => KillTarget.fromChildProcess(child as any))
+  for (const [what, signal, expected] of badSignals) {
+    sync(`signal(${what})`, expected, () => target.signal(signal as any))
+    sync(`signalGroup(${what})`, expected, () => target.signalGroup(signal as any))
+  }
+  for (const [what, options, expected] of badWaitOptions)
+    await async(`waitForExit(${what})`, expected, () => target.waitForExit(options as any))
+  for (const [what, options, expected] of badTerminateOptions)
+    await async(`terminate(${what})`, expected, () => target.terminate(options as any))
+
+  t.true(cases >= 40, `${cases} cases`)
+  // Give any stray signal time to land before looking.
+  await delay(100)
+  t.is(sentinel.exitCode, null)
+  t.is(sentinel.signalCode, null)
+  t.true(target.signal(0), 'the sentinel is alive')
+  t.true(target.isAlive())
+})
+
+test('messages follow Node\'s wording', (t) => {
+  t.throws(() => KillTarget.fromPid('123' as any), {
+    message: 'The "pid" argument must be of type number. Received type string (\'123\')',
+  })
+  t.throws(() => KillTarget.fromPid(0), {
+    message: 'The value of "pid" is out of range. It must be >= 1 && <= 4194304. Received 0',
+  })
+  t.throws(() => KillTarget.fromPid(1.5), {
+    message: 'The value of "pid" is out of range. It must be an integer. Received 1.5',
+  })
+  t.throws(() => KillTarget.fromPid({} as any), {
+    message: 'The "pid" argument must be of type number. Received an instance of Object',
+  })
+  t.throws(() => KillTarget.fromPid(null as any), {
+    message: 'The "pid" argument must be of type number. Received null',
+  })
+})
+
+test('the same bad signal names process.kill refuses are refused here', (t) => {
+  for (const name of ['sigterm', 'SIGFOO', 'TERM']) {
+    const theirs = t.throws(() => process.kill(process.pid, name as any))
+    const ours = t.throws(() => KillTarget.fromPid(process.pid).signal(name as any))
+    t.is((ours as any).code, (theirs as any).code, name)
+    t.is(ours!.constructor, theirs!.constructor, name)
+  }
+})
+
+test('a pid that names no process is ESRCH, with errno and syscall', async (t) => {
+  const child = sleeper(t)
+  const pid = child.pid!
+  child.kill('SIGKILL')
+  await exitOf(child)
+  const error = t.throws(() => KillTarget.fromPid(pid)) as NodeJS.ErrnoException
+  t.is(error.code, 'ESRCH')
+  t.is(error.errno, -3)
+  t.true(['pidfd_open', 'kill'].includes(error.syscall!), error.syscall)
+})
+
+test('a kernel refusal (EPERM) throws with code, errno and syscall instead of returning false', (t) => {
+  // Signalling init is refused to an unprivileged user. As root, run the
+  // check in a child that has dropped to the nobody user.
+  const check = `
+    const { KillTarget } = require(${JSON.stringify(fileURLToPath(new URL('../index.js', import.meta.url)))})
+    try { KillTarget.fromPid(1).signal('SIGCONT'); console.log('{}') }
+    catch (e) { console.log(JSON.stringify({ name: e.constructor.name, code: e.code, errno: e.errno, syscall: e.syscall })) }`
+  const asNobody = process.getuid?.() === 0 ? { uid: 65534, gid: 65534 } : {}
+  const output = execFileSync(process.execPath, ['-e', check], { ...asNobody, encoding: 'utf8' })
+  const error = JSON.parse(output)
+  t.is(error.name, 'Error')
+  t.is(error.code, 'EPERM')
+  t.is(error.errno, -1)
+  t.true(['pidfd_send_signal', 'kill'].includes(error.syscall), error.syscall)
+})

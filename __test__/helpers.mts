@@ -1,0 +1,77 @@
+import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process'
+import { readdirSync, readFileSync } from 'node:fs'
+import { once } from 'node:events'
+
+import type { ExecutionContext } from 'ava'
+
+import { KillTarget } from '../index.js'
+
+/** A child that sleeps until it is killed; killed at the end of the test. */
+export function sleeper(t: ExecutionContext, options: SpawnOptions = {}, seconds = 60): ChildProcess {
+  return track(t, spawn('sleep', [String(seconds)], { stdio: 'ignore', ...options }), options)
+}
+
+/** A shell child running `script`; killed (with its group, if detached) at the end of the test. */
+export function shell(t: ExecutionContext, script: string, options: SpawnOptions = {}): ChildProcess {
+  return track(t, spawn('sh', ['-c', script], { stdio: ['ignore', 'pipe', 'inherit'], ...options }), options)
+}
+
+/**
+ * Kills what the test left running: the child, or its whole group if detached.
+ * Through a KillTarget opened now, so the cleanup cannot hit a reused pid.
+ */
+function track(t: ExecutionContext, child: ChildProcess, options: SpawnOptions): ChildProcess {
+  child.on('error', () => {}) // a failed spawn is asserted on by the test itself
+  if (child.pid === undefined) return child
+  const target = KillTarget.fromChildProcess(child)
+  t.teardown(() => {
+    try {
+      if (options.detached) target.signalGroup('SIGKILL')
+      else target.signal('SIGKILL')
+    } catch {
+      // the group is gone, or the test closed the target: nothing left to kill
+    }
+    target.close()
+  })
+  return child
+}
+
+/** Resolves with [exitCode, signalCode] when Node reports the child's exit. */
+export async function exitOf(child: ChildProcess): Promise<[number | null, NodeJS.Signals | null]> {
+  if (child.exitCode !== null || child.signalCode !== null) return [child.exitCode, child.signalCode]
+  const [code, signal] = await once(child, 'exit')
+  return [code, signal]
+}
+
+/** The first `count` lines the child prints (pids, usually), as numbers. */
+export async function readPids(child: ChildProcess, count: number): Promise<number[]> {
+  let text = ''
+  for await (const chunk of child.stdout!) {
+    text += chunk
+    const lines = text.split('\n').filter(Boolean)
+    if (lines.length >= count && text.endsWith('\n')) return lines.slice(0, count).map(Number)
+  }
+  throw new Error(`child printed only: ${JSON.stringify(text)}`)
+}
+
+/** True while a process with this pid exists and is not a zombie. */
+export function running(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+  } catch {
+    return false
+  }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z'
+  } catch {
+    return false
+  }
+}
+
+/** Open descriptors of this process. */
+export function openFds(): number {
+  return readdirSync('/proc/self/fd').length
+}
+
+export const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
