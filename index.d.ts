@@ -138,11 +138,12 @@ export interface Capabilities {
 
 /**
  * How a process ended, as `child.exitCode` and `child.signalCode` say it:
- * exactly one of the two is non-null.
+ * exactly one of the two is non-null. Real-time signals, which Node has no
+ * names for, are spelled as `kill -l` spells them (`SIGRTMIN+6`).
  */
 export interface ExitStatus {
   code: number | null
-  signal: NodeJS.Signals | null
+  signal: NodeJS.Signals | 'SIGRTMIN' | `SIGRTMIN+${number}` | 'SIGRTMAX' | `SIG${number}` | null
 }
 
 /** What `terminate()` did. */

@@ -14,7 +14,7 @@ function typeChecks(target: KillTarget) {
   target.signalGroup('sigkill')
   const alive: boolean = target.isAlive()
   const status: ExitStatus | null = target.exitStatus()
-  const signal: NodeJS.Signals | null | undefined = status?.signal
+  const signal: string | null | undefined = status?.signal
   const waited: Promise<boolean> = target.waitForExit({ timeout: 10, signal: AbortSignal.timeout(5) })
   const result: Promise<TerminateResult> = target.terminate({ killSignal: 'SIGINT', forceKillAfterDelay: false, group: true })
   // @ts-expect-error forceKillAfterDelay is a number or false, never true

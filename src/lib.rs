@@ -79,11 +79,14 @@ pub fn capabilities() -> Capabilities {
 }
 
 /// How a process ended, as `child.exitCode` and `child.signalCode` say it:
-/// exactly one of the two is non-null.
+/// exactly one of the two is non-null. Real-time signals, which Node has no
+/// names for, are spelled as `kill -l` spells them (`SIGRTMIN+6`).
 #[napi(object, use_nullable = true)]
 pub struct ExitStatus {
   pub code: Option<i32>,
-  #[napi(ts_type = "NodeJS.Signals")]
+  #[napi(
+    ts_type = "NodeJS.Signals | 'SIGRTMIN' | `SIGRTMIN+${number}` | 'SIGRTMAX' | `SIG${number}`"
+  )]
   pub signal: Option<String>,
 }
 
@@ -236,7 +239,7 @@ impl KillTarget {
           },
           target::ExitStatus::Signal(number) => ExitStatus {
             code: None,
-            signal: Signal::node_name(number).map(str::to_owned),
+            signal: Some(Signal::name_of(number)),
           },
         }),
     )

@@ -62,20 +62,20 @@ impl Signal {
   /// The name Node uses (`SIGTERM`); real-time signals as `kill -l` spells
   /// them (`SIGRTMIN+2`); `SIG0` for the existence probe.
   pub fn name(self) -> String {
-    if let Ok(signal) = NixSignal::try_from(self.0) {
+    Self::name_of(self.0)
+  }
+
+  /// The name of any signal number the kernel reports, as [`Signal::name`].
+  pub fn name_of(number: i32) -> String {
+    if let Ok(signal) = NixSignal::try_from(number) {
       return signal.as_str().to_owned();
     }
-    match self.0 {
+    match number {
       SIGRTMIN => "SIGRTMIN".to_owned(),
       MAX_SIGNAL => "SIGRTMAX".to_owned(),
       n if n > SIGRTMIN => format!("SIGRTMIN+{}", n - SIGRTMIN),
       n => format!("SIG{n}"),
     }
-  }
-
-  /// The Node name of a signal that ended a process, if Node has one.
-  pub fn node_name(number: i32) -> Option<&'static str> {
-    NixSignal::try_from(number).ok().map(NixSignal::as_str)
   }
 }
 
@@ -129,7 +129,7 @@ mod tests {
     assert_eq!(Signal(36).name(), "SIGRTMIN+2");
     assert_eq!(Signal(64).name(), "SIGRTMAX");
     assert_eq!(Signal(32).name(), "SIG32");
-    assert_eq!(Signal::node_name(9), Some("SIGKILL"));
-    assert_eq!(Signal::node_name(40), None);
+    assert_eq!(Signal::name_of(9), "SIGKILL");
+    assert_eq!(Signal::name_of(40), "SIGRTMIN+6");
   }
 }

@@ -31,6 +31,7 @@ pub struct Target {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ExitStatus {
   Code(i32),
+  /// The number of the signal that killed it.
   Signal(i32),
 }
 
@@ -235,7 +236,7 @@ mod tests {
     assert_eq!(ExitStatus::from_wait_status(7 << 8), ExitStatus::Code(7));
     assert_eq!(
       ExitStatus::from_wait_status(libc::SIGKILL),
-      ExitStatus::Signal(9)
+      ExitStatus::Signal(libc::SIGKILL)
     );
   }
 
@@ -264,7 +265,10 @@ mod tests {
     assert_eq!(target.exit_status().unwrap(), None);
     child.wait().unwrap();
     if target.features.exit_info {
-      assert_eq!(target.exit_status().unwrap(), Some(ExitStatus::Signal(9)));
+      assert_eq!(
+        target.exit_status().unwrap(),
+        Some(ExitStatus::Signal(libc::SIGKILL))
+      );
     }
   }
 

@@ -1,0 +1,192 @@
+// Opening targets, signalling a process and its group, exit state, closing.
+import { spawn } from 'node:child_process'
+
+import test from 'ava'
+
+import { KillTarget, capabilities } from '../index.js'
+import { delay, exitOf, openFds, readPids, running, shell, sleeper } from './helpers.mts'
+
+const caps = capabilities()
+
+test('capabilities() reports three booleans, and targets are race-free exactly when pidfds exist', (t) => {
+  t.deepEqual(Object.keys(caps).sort(), ['exitInfo', 'groupSignal', 'pidfd'])
+  for (const value of Object.values(caps)) t.is(typeof value, 'boolean')
+  t.is(KillTarget.fromPid(process.pid).raceFree, caps.pidfd)
+  t.deepEqual(capabilities(), caps, 'decided once')
+})
+
+test('fromChildProcess opens the child spawned in this tick', async (t) => {
+  const child = sleeper(t)
+  const target = KillTarget.fromChildProcess(child)
+  t.is(target.pid, child.pid!)
+  t.false(target.closed)
+  t.true(target.isAlive())
+  t.true(target.signal(0))
+  t.true(target.signal('SIGTERM'))
+  t.deepEqual(await exitOf(child), [null, 'SIGTERM'])
+})
+
+test('fromChildProcess on a child that failed to spawn is a TypeError, not a target for pid undefined', async (t) => {
+  const child = spawn('/nonexistent/command')
+  const failed = new Promise((resolve) => child.once('error', resolve))
+  t.is(child.pid, undefined)
+  t.throws(() => KillTarget.fromChildProcess(child), { instanceOf: TypeError, code: 'ERR_INVALID_ARG_VALUE' })
+  t.is(((await failed) as NodeJS.ErrnoException).code, 'ENOENT')
+})
+
+test('fromChildProcess on a child Node has already reported as exited throws ESRCH', async (t) => {
+  const child = sleeper(t)
+  child.kill('SIGKILL')
+  await exitOf(child)
+  t.throws(() => KillTarget.fromChildProcess(child), { instanceOf: Error, code: 'ESRCH' })
+})
+
+test('fromPid opens any live process, including ones that are not our children', async (t) => {
+  const parent = shell(t, 'sleep 60 & echo $!; wait')
+  const [grandchild] = await readPids(parent, 1)
+  const target = KillTarget.fromPid(grandchild)
+  t.is(target.pid, grandchild)
+  t.true(target.signal('SIGKILL'))
+  t.true(await target.waitForExit({ timeout: 5000 }))
+  t.false(running(grandchild))
+})
+
+;(caps.pidfd ? test : test.skip)(
+  caps.pidfd
+    ? 'signal() after the child was reaped returns false instead of signalling the number'
+    : 'skipped: without pidfds a signal after the reap goes to whoever has the number (see fallback.spec)',
+  async (t) => {
+    const child = sleeper(t)
+    const target = KillTarget.fromChildProcess(child)
+    child.kill('SIGKILL')
+    await exitOf(child) // Node has reaped it: the pid is free for reuse
+    t.false(target.signal('SIGTERM'))
+    t.false(target.signal(0))
+    t.false(target.isAlive())
+  },
+)
+
+test('numeric signals are sent as they are, real-time ones included', async (t) => {
+  // A real-time signal's default action is to terminate.
+  const child = sleeper(t)
+  const target = KillTarget.fromChildProcess(child)
+  t.true(target.signal(40))
+  await exitOf(child) // Node has no name for signal 40: it reports code 0, signal null
+  t.false(target.isAlive())
+  if (caps.exitInfo) t.deepEqual(target.exitStatus(), { code: null, signal: 'SIGRTMIN+6' })
+})
+
+test('signalGroup reaches the grandchildren of a detached child', async (t) => {
+  const leader = shell(t, 'sleep 60 & echo $!; sleep 60 & echo $!; wait', { detached: true })
+  const target = KillTarget.fromChildProcess(leader)
+  const grandchildren = (await readPids(leader, 2)).map((pid) => KillTarget.fromPid(pid))
+  t.true(target.signalGroup('SIGTERM'))
+  for (const grandchild of grandchildren) t.true(await grandchild.waitForExit({ timeout: 5000 }), `${grandchild.pid}`)
+  t.deepEqual(await exitOf(leader), [null, 'SIGTERM'])
+})
+
+test('signalGroup on a process that leads no group is an error, never a silent false', (t) => {
+  const child = sleeper(t) // not detached: it is in this worker's group
+  const target = KillTarget.fromChildProcess(child)
+  t.throws(() => target.signalGroup('SIGTERM'), { code: 'ERR_NOT_GROUP_LEADER' })
+  t.true(target.isAlive(), 'nothing was sent')
+})
+
+;(caps.groupSignal ? test : test.skip)(
+  caps.groupSignal
+    ? 'signalGroup still reaches the group after its leader has been reaped'
+    : 'skipped: signalGroup after the leader is reaped needs PIDFD_SIGNAL_PROCESS_GROUP (Linux ≥ 6.9), absent here',
+  async (t) => {
+    // The leader prints its background child's pid and exits at once.
+    const leader = shell(t, 'sleep 60 & echo $!', { detached: true })
+    const target = KillTarget.fromChildProcess(leader)
+    const [member] = (await readPids(leader, 1)).map((pid) => KillTarget.fromPid(pid))
+    t.deepEqual(await exitOf(leader), [0, null])
+    t.false(target.signal(0), 'the leader is reaped')
+    t.true(target.signalGroup('SIGTERM'))
+    t.true(await member.waitForExit({ timeout: 5000 }))
+  },
+)
+
+;(caps.exitInfo ? test : test.skip)(
+  caps.exitInfo
+    ? 'exitStatus() agrees with child.exitCode and child.signalCode once Node has reaped the child'
+    : 'skipped: exitStatus() needs PIDFD_INFO_EXIT (Linux ≥ 6.15), absent here',
+  async (t) => {
+    const exits = shell(t, 'exit 7')
+    const exitsTarget = KillTarget.fromChildProcess(exits)
+    const killed = sleeper(t)
+    const killedTarget = KillTarget.fromChildProcess(killed)
+    killedTarget.signal('SIGKILL')
+    await Promise.all([exitOf(exits), exitOf(killed)])
+    t.deepEqual(exitsTarget.exitStatus(), { code: exits.exitCode, signal: exits.signalCode })
+    t.deepEqual(exitsTarget.exitStatus(), { code: 7, signal: null })
+    t.deepEqual(killedTarget.exitStatus(), { code: killed.exitCode, signal: killed.signalCode })
+    t.deepEqual(killedTarget.exitStatus(), { code: null, signal: 'SIGKILL' })
+  },
+)
+
+test('exitStatus() is null while the process runs, and where the kernel cannot tell', async (t) => {
+  const child = sleeper(t)
+  const target = KillTarget.fromChildProcess(child)
+  t.is(target.exitStatus(), null)
+  child.kill('SIGKILL')
+  await exitOf(child)
+  if (!caps.exitInfo) t.is(target.exitStatus(), null)
+  else t.not(target.exitStatus(), null)
+})
+
+test.serial('close() releases the descriptor, is idempotent, and every later call throws ERR_USE_AFTER_CLOSE', async (t) => {
+  const child = sleeper(t)
+  const before = openFds()
+  const target = KillTarget.fromChildProcess(child)
+  t.is(openFds(), before + (caps.pidfd ? 1 : 0))
+  target.close()
+  target.close()
+  t.true(target.closed)
+  t.is(openFds(), before)
+  t.is(target.pid, child.pid!, 'the pid is still readable')
+  const closed = { instanceOf: Error, code: 'ERR_USE_AFTER_CLOSE' }
+  t.throws(() => target.signal(0), closed)
+  t.throws(() => target.signalGroup(0), closed)
+  t.throws(() => target.isAlive(), closed)
+  t.throws(() => target.exitStatus(), closed)
+  await t.throwsAsync(target.waitForExit(), closed)
+  await t.throwsAsync(target.terminate(), closed)
+  t.is(child.exitCode, null, 'nothing reached the child')
+})
+
+test('[Symbol.dispose]() closes the target', (t) => {
+  const target = KillTarget.fromChildProcess(sleeper(t))
+  target[Symbol.dispose]()
+  t.true(target.closed)
+})
+
+test.serial('targets dropped without close() release their descriptors when collected', async (t) => {
+  const gc = (globalThis as any).gc as () => void
+  const child = sleeper(t)
+  const before = openFds()
+  for (let i = 0; i < 200; i++) KillTarget.fromPid(child.pid!)
+  t.is(openFds(), before + (caps.pidfd ? 200 : 0))
+  for (let round = 0; round < 50 && openFds() > before; round++) {
+    gc()
+    await delay(10)
+  }
+  t.is(openFds(), before)
+})
+
+test('isAlive() turns false once the process has exited, and never blocks', async (t) => {
+  const child = sleeper(t)
+  const target = KillTarget.fromChildProcess(child)
+  t.true(target.isAlive())
+  child.kill('SIGKILL')
+  await exitOf(child)
+  t.false(target.isAlive())
+})
+
+test('nothing here reaps: Node still sees the exit code of a child we waited on', async (t) => {
+  const child = shell(t, 'sleep 0.2; exit 3')
+  const target = KillTarget.fromChildProcess(child)
+  t.true(await target.waitForExit())
+  t.deepEqual(await exitOf(child), [3, null])
+})
