@@ -109,7 +109,8 @@ export declare class KillTarget {
   [globalThis.Symbol.dispose](): void
   /**
    * `await using`: terminates the process with the default options, then
-   * closes the target.
+   * closes the target. The target reads as closed at once; the pidfd is
+   * released when the termination has settled.
    */
   [globalThis.Symbol.asyncDispose](): Promise<void>
 }

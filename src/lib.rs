@@ -335,16 +335,21 @@ impl KillTarget {
   }
 
   /// `await using`: terminates the process with the default options, then
-  /// closes the target.
+  /// closes the target. The target reads as closed at once; the pidfd is
+  /// released when the termination has settled.
   #[napi(well_known_symbol = "asyncDispose", ts_return_type = "Promise<void>")]
   pub fn async_dispose<'env>(&mut self, env: &'env Env) -> Result<PromiseRaw<'env, ()>> {
-    // The job keeps its own reference, so it can finish after the close.
     let request = self.target().map(|target| (target.clone(), None));
-    self.close();
+    // Not `close()`: that would stop the termination below as well.
+    self.target = None;
     promise::spawn(
       env,
       request,
-      |target| async move { terminate::terminate(&target, Plan::default()).await },
+      |target| async move {
+        let outcome = terminate::terminate(&target, Plan::default()).await;
+        target.close();
+        outcome
+      },
       drop,
     )
   }

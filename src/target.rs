@@ -127,12 +127,20 @@ impl Target {
     match self.pidfd() {
       Some(fd) => {
         let mut fds = [PollFd::new(fd, PollFlags::POLLIN)];
-        let ready = poll(&mut fds, PollTimeout::ZERO).map_err(|errno| Failure::Sys {
-          syscall: "poll",
-          errno,
-          pid: self.pid.as_raw(),
-        })?;
-        Ok(ready > 0)
+        loop {
+          // Node's SIGCHLD handler can interrupt even a zero-timeout poll.
+          match poll(&mut fds, PollTimeout::ZERO) {
+            Err(Errno::EINTR) => continue,
+            Err(errno) => {
+              return Err(Failure::Sys {
+                syscall: "poll",
+                errno,
+                pid: self.pid.as_raw(),
+              })
+            }
+            Ok(ready) => return Ok(ready > 0),
+          }
+        }
       }
       None => match sys::kill(self.pid, 0) {
         Err(error) if error.raw_os_error() == Some(libc::ESRCH) => Ok(true),
