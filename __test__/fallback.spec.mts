@@ -1,0 +1,73 @@
+// Where pidfds are missing (old kernel, seccomp) every method still works
+// through kill()/killpg(), and says so: raceFree is false. The variable is read
+// at the package's first call, and ava runs each test file in its own process.
+process.env.KILL_TARGET_DISABLE_PIDFD = '1'
+
+import test from 'ava'
+
+import { KillTarget, capabilities } from '../index.js'
+import { delay, exitOf, openFds, readPids, shell, sleeper } from './helpers.mts'
+
+test('capabilities() reports nothing and targets say they are not race-free', (t) => {
+  t.deepEqual(capabilities(), { pidfd: false, groupSignal: false, exitInfo: false })
+  t.false(KillTarget.fromPid(process.pid).raceFree)
+})
+
+test.serial('a target holds no descriptor', (t) => {
+  const child = sleeper(t)
+  const before = openFds()
+  const target = KillTarget.fromChildProcess(child)
+  t.is(openFds(), before)
+  target.close()
+})
+
+test('signal, isAlive and exitStatus work by pid', async (t) => {
+  const child = sleeper(t)
+  const target = KillTarget.fromChildProcess(child)
+  t.true(target.signal(0))
+  t.true(target.isAlive())
+  t.true(target.signal('SIGTERM'))
+  t.deepEqual(await exitOf(child), [null, 'SIGTERM'])
+  t.false(target.isAlive())
+  t.is(target.exitStatus(), null, 'without a pidfd the kernel cannot tell')
+})
+
+test('fromPid still refuses a pid that names nobody', async (t) => {
+  const child = sleeper(t)
+  child.kill('SIGKILL')
+  await exitOf(child)
+  const error = t.throws(() => KillTarget.fromPid(child.pid!), { code: 'ESRCH' }) as NodeJS.ErrnoException
+  t.is(error.syscall, 'kill')
+})
+
+test('signalGroup goes through killpg, and still refuses a process that leads no group', async (t) => {
+  t.throws(() => KillTarget.fromChildProcess(sleeper(t)).signalGroup(0), { code: 'ERR_NOT_GROUP_LEADER' })
+  const leader = shell(t, 'sleep 60 & echo $!; wait', { detached: true })
+  const target = KillTarget.fromChildProcess(leader)
+  const [member] = (await readPids(leader, 1)).map((pid) => KillTarget.fromPid(pid))
+  t.true(target.signalGroup('SIGTERM'))
+  t.true(await member.waitForExit({ timeout: 5000 }))
+})
+
+test('waitForExit polls: it sees a zombie as exited and honours timeouts', async (t) => {
+  // The grandchild becomes a zombie of its shell, which never reaps it.
+  const parent = shell(t, 'sleep 0.1 & echo $!; exec sleep 60')
+  const [pid] = await readPids(parent, 1)
+  const zombie = KillTarget.fromPid(pid)
+  t.true(await zombie.waitForExit({ timeout: 5000 }))
+  t.true(zombie.signal(0), 'a zombie still exists')
+  const sleeping = KillTarget.fromChildProcess(sleeper(t))
+  t.false(await sleeping.waitForExit({ timeout: 30 }))
+})
+
+test('terminate escalates by pid', async (t) => {
+  const child = shell(t, "trap '' TERM; exec sleep 60")
+  const target = KillTarget.fromChildProcess(child)
+  await delay(100)
+  t.deepEqual(await target.terminate({ forceKillAfterDelay: 100 }), {
+    exited: true,
+    forced: true,
+    signals: ['SIGTERM', 'SIGCONT', 'SIGKILL'],
+  })
+  t.deepEqual(await exitOf(child), [null, 'SIGKILL'])
+})
