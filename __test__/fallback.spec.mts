@@ -3,6 +3,9 @@
 // at the package's first call, and ava runs each test file in its own process.
 process.env.KILL_TARGET_DISABLE_PIDFD = '1'
 
+import { execFileSync } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+
 import test from 'ava'
 
 import { KillTarget, capabilities } from '../index.js'
@@ -70,4 +73,21 @@ test('terminate escalates by pid', async (t) => {
     signals: ['SIGTERM', 'SIGCONT', 'SIGKILL'],
   })
   t.deepEqual(await exitOf(child), [null, 'SIGKILL'])
+})
+
+test('a process out of descriptors (EMFILE) still gets a working target, by pid, and says so', (t) => {
+  // In a separate process: fill its descriptor table, then open a target.
+  const script = `
+    const fs = require('node:fs')
+    const { KillTarget } = require(${JSON.stringify(fileURLToPath(new URL('../index.js', import.meta.url)))})
+    const probe = KillTarget.fromPid(process.pid) // the probe runs with descriptors to spare
+    const held = []
+    try { for (;;) held.push(fs.openSync('/dev/null', 'r')) } catch (e) { if (e.code !== 'EMFILE') throw e }
+    const target = KillTarget.fromPid(process.pid)
+    console.log(JSON.stringify({ probe: probe.raceFree, raceFree: target.raceFree, alive: target.signal(0) }))`
+  const output = execFileSync('sh', ['-c', 'ulimit -n 64 && exec "$0" -e "$1"', process.execPath, script], {
+    encoding: 'utf8',
+    env: { ...process.env, KILL_TARGET_DISABLE_PIDFD: '' },
+  })
+  t.deepEqual(JSON.parse(output), { probe: true, raceFree: false, alive: true })
 })

@@ -38,22 +38,17 @@ where
     Ok((target, signal)) => {
       let (link, state) = match signal {
         Some(signal) => {
-          let (link, state) = abort::listen(env, signal)?;
-          (Some(link), Some(state))
+          abort::listen(env, signal).map(|(link, state)| (Some(link), Some(state)))?
         }
         None => (None, None),
       };
-      let work: Job<T> = match state {
+      let closed = target.closed();
+      let pid = target.pid().as_raw();
+      let run = |fired| -> Job<T> { Box::pin(until_stopped(job(target), fired, closed, pid)) };
+      let work = match state {
         Some(State::Aborted) => Box::pin(ready(Err(Failure::Aborted))),
-        armed => {
-          let fired = match armed {
-            Some(State::Armed(fired)) => Some(fired),
-            _ => None,
-          };
-          let closed = target.closed();
-          let pid = target.pid().as_raw();
-          Box::pin(until_stopped(job(target), fired, closed, pid))
-        }
+        Some(State::Armed(fired)) => run(Some(fired)),
+        None => run(None),
       };
       (link, work)
     }
