@@ -90,3 +90,58 @@ pub async fn terminate(target: &Target, plan: Plan) -> Result<Outcome, Failure> 
     signals,
   })
 }
+
+#[cfg(test)]
+mod tests {
+  use std::process::Command;
+
+  use nix::unistd::Pid;
+
+  use super::*;
+
+  fn spawn(script: &str) -> (std::process::Child, Target) {
+    let child = Command::new("sh").args(["-c", script]).spawn().unwrap();
+    let target = Target::open(Pid::from_raw(child.id() as i32)).unwrap();
+    (child, target)
+  }
+
+  fn plan(force_kill_after: Option<Duration>) -> Plan {
+    Plan {
+      force_kill_after,
+      ..Plan::default()
+    }
+  }
+
+  #[tokio::test]
+  async fn a_process_that_ignores_sigterm_is_killed_after_the_grace_period() {
+    let (mut child, target) = spawn("trap '' TERM; exec sleep 30");
+    std::thread::sleep(Duration::from_millis(100));
+    let outcome = terminate(&target, plan(Some(Duration::from_millis(100)))).await;
+    assert_eq!(
+      outcome,
+      Ok(Outcome {
+        exited: true,
+        forced: true,
+        signals: vec!["SIGTERM".into(), "SIGCONT".into(), "SIGKILL".into()],
+      })
+    );
+    child.wait().unwrap();
+  }
+
+  #[tokio::test]
+  async fn a_reaped_process_is_not_signalled_at_all() {
+    let (mut child, target) = spawn("exit 0");
+    child.wait().unwrap();
+    let outcome = terminate(&target, plan(None)).await.unwrap();
+    if target.race_free() {
+      assert_eq!(
+        outcome,
+        Outcome {
+          exited: true,
+          forced: false,
+          signals: vec![]
+        }
+      );
+    }
+  }
+}

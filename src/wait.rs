@@ -77,3 +77,49 @@ pub async fn until_stopped<T>(
     Ok(_) = closed.wait_for(|closed| *closed) => Err(Failure::ClosedWhileWaiting { pid }),
   }
 }
+
+#[cfg(test)]
+mod tests {
+  use std::process::{Child, Command};
+
+  use nix::unistd::Pid;
+
+  use super::*;
+  use crate::signal::Signal;
+
+  fn sleeper() -> (Child, Target) {
+    let child = Command::new("sleep").arg("30").spawn().unwrap();
+    let target = Target::open(Pid::from_raw(child.id() as i32)).unwrap();
+    (child, target)
+  }
+
+  #[tokio::test]
+  async fn a_wait_ends_with_the_exit_or_the_time_limit() {
+    let (mut child, target) = sleeper();
+    assert_eq!(
+      exited_within(&target, Some(Duration::from_millis(20))).await,
+      Ok(false)
+    );
+    target.signal(Signal::SIGKILL).unwrap();
+    assert_eq!(exited_within(&target, None).await, Ok(true));
+    // Nothing was reaped: the child is ours to wait for.
+    assert!(child.wait().is_ok());
+    assert_eq!(exited_within(&target, Some(Duration::ZERO)).await, Ok(true));
+  }
+
+  #[tokio::test]
+  async fn closing_or_aborting_stops_a_wait() {
+    let (mut child, target) = sleeper();
+    let pid = target.pid().as_raw();
+    let closing = until_stopped(exited(&target), None, target.closed(), pid);
+    target.close();
+    assert_eq!(closing.await, Err(Failure::ClosedWhileWaiting { pid }));
+
+    let (abort, fired) = oneshot::channel();
+    let aborting = until_stopped(exited(&target), Some(fired), watch::channel(false).1, pid);
+    abort.send(()).unwrap();
+    assert_eq!(aborting.await, Err(Failure::Aborted));
+    child.kill().unwrap();
+    child.wait().unwrap();
+  }
+}
