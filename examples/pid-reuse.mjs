@@ -1,6 +1,6 @@
 // Machinery to make the kernel hand a dead child's pid to a new process, on
 // purpose and within a second, so the demo and the race test can show what a
-// stale pid hits. Used by examples/demo.mjs and __test__/race.spec.ts.
+// stale pid hits. Used by examples/demo.mjs and __test__/race.spec.mts.
 //
 // How it works:
 //   1. The script re-runs itself in a new PID namespace
