@@ -9,7 +9,7 @@ use napi::JsValue;
 use nix::unistd::Pid;
 
 use crate::errors::Failure;
-use crate::signal::Signal;
+use crate::signal::{Signal, MAX_SIGNAL};
 use crate::terminate::DEFAULT_FORCE_KILL_AFTER;
 
 /// The highest pid Linux can hand out (`PID_MAX_LIMIT` on 64-bit).
@@ -20,22 +20,7 @@ type Checked<T> = std::result::Result<T, Failure>;
 /// A pid: an integer in 1..=4194304. 0 and negative numbers would make
 /// `kill(2)` signal whole groups, so they never pass.
 pub fn pid(value: &Unknown, name: &'static str) -> Checked<Pid> {
-  if kind(value) != ValueType::Number {
-    return Err(wrong_type(value, name, "of type number"));
-  }
-  let number = number_of(value);
-  let out_of_range = |range| Failure::OutOfRange {
-    name,
-    range,
-    received: received_number(value),
-  };
-  if number.fract() != 0.0 || !number.is_finite() {
-    return Err(out_of_range("an integer"));
-  }
-  if !(1.0..=PID_MAX as f64).contains(&number) {
-    return Err(out_of_range(">= 1 && <= 4194304"));
-  }
-  Ok(Pid::from_raw(number as i32))
+  integer(value, name, 1, PID_MAX.into()).map(|pid| Pid::from_raw(pid as i32))
 }
 
 /// A signal name or number; `undefined` means `fallback`.
@@ -47,20 +32,31 @@ pub fn signal(value: &Unknown, name: &'static str, fallback: Signal) -> Checked<
       Signal::from_name(&text).map_err(|_| Failure::UnknownSignal(text))
     }
     ValueType::Number => {
-      let number = number_of(value);
-      let out_of_range = |range| Failure::OutOfRange {
-        name,
-        range,
-        received: received_number(value),
-      };
-      if number.fract() != 0.0 || !number.is_finite() {
-        return Err(out_of_range("an integer"));
-      }
-      // Anything beyond i32 is out of range too; saturating keeps it so.
-      Signal::from_number(number as i32).map_err(|_| out_of_range(">= 0 && <= 64"))
+      let number = integer(value, name, 0, MAX_SIGNAL.into())?;
+      Ok(Signal::from_number(number as i32).expect("0..=64 was checked"))
     }
     _ => Err(wrong_type(value, name, "one of type string or number")),
   }
+}
+
+/// Node's `validateInteger`: a number, an integer, within `min..=max`.
+fn integer(value: &Unknown, name: &'static str, min: i64, max: i64) -> Checked<i64> {
+  if kind(value) != ValueType::Number {
+    return Err(wrong_type(value, name, "of type number"));
+  }
+  let number = number_of(value);
+  let out_of_range = |range| Failure::OutOfRange {
+    name,
+    range,
+    received: received_number(value),
+  };
+  if number.fract() != 0.0 || !number.is_finite() {
+    return Err(out_of_range("an integer".to_owned()));
+  }
+  if number < min as f64 || number > max as f64 {
+    return Err(out_of_range(format!(">= {min} && <= {max}")));
+  }
+  Ok(number as i64)
 }
 
 /// An options object, or `undefined` for none.
@@ -85,25 +81,11 @@ pub fn property<'env>(options: Option<&Object<'env>>, key: &str) -> Option<Unkno
   (kind(&value) != ValueType::Undefined).then_some(value)
 }
 
-/// A delay in milliseconds: a non-negative integer, as Node's `timeout`
-/// options are.
+/// A delay in milliseconds: an integer from 0 to the longest delay
+/// `setTimeout` honours, as Node's `timeout` options are.
 pub fn millis(value: &Unknown, name: &'static str) -> Checked<Duration> {
-  if kind(value) != ValueType::Number {
-    return Err(wrong_type(value, name, "of type number"));
-  }
-  let number = number_of(value);
-  if number.fract() != 0.0 || !(0.0..=MAX_MILLIS).contains(&number) {
-    return Err(Failure::OutOfRange {
-      name,
-      range: ">= 0 && <= 2147483647",
-      received: received_number(value),
-    });
-  }
-  Ok(Duration::from_millis(number as u64))
+  integer(value, name, 0, i32::MAX.into()).map(|ms| Duration::from_millis(ms as u64))
 }
-
-/// The longest delay `setTimeout` honours.
-const MAX_MILLIS: f64 = 2_147_483_647.0;
 
 /// `forceKillAfterDelay`: milliseconds (default 5000), or `false` for never.
 pub fn delay_or_never(value: Option<&Unknown>, name: &'static str) -> Checked<Option<Duration>> {

@@ -19,7 +19,7 @@ pub enum Failure {
   /// A number outside what the argument accepts (`ERR_OUT_OF_RANGE`).
   OutOfRange {
     name: &'static str,
-    range: &'static str,
+    range: String,
     received: String,
   },
   /// A signal name Node does not know (`ERR_UNKNOWN_SIGNAL`).
@@ -214,7 +214,7 @@ mod tests {
       (
         Failure::OutOfRange {
           name: "pid",
-          range: "an integer",
+          range: "an integer".into(),
           received: "1.5".into(),
         },
         Class::RangeError,
@@ -244,7 +244,7 @@ mod tests {
     assert_eq!(
       message(Failure::OutOfRange {
         name: "pid",
-        range: ">= 1 && <= 4194304",
+        range: ">= 1 && <= 4194304".into(),
         received: "0".into()
       }),
       "The value of \"pid\" is out of range. It must be >= 1 && <= 4194304. Received 0"

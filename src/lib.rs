@@ -116,6 +116,20 @@ pub struct KillTarget {
 }
 
 impl KillTarget {
+  /// Checks what a promise method needs before it starts: an open target, its
+  /// options object, the method's own options (`read`) and the AbortSignal.
+  fn request<'env, P>(
+    &self,
+    options: &Unknown<'env>,
+    read: impl FnOnce(Option<&Object<'env>>) -> std::result::Result<P, Failure>,
+  ) -> promise::Request<'env, P> {
+    let target = self.target()?;
+    let options = args::options(options)?;
+    let own = read(options.as_ref())?;
+    let signal = args::abort_signal(args::property(options.as_ref(), "signal"))?;
+    Ok((target.clone(), signal, own))
+  }
+
   fn new(target: Target) -> Self {
     KillTarget {
       pid: target.pid().as_raw(),
@@ -261,19 +275,16 @@ impl KillTarget {
     env: &'env Env,
     options: Unknown<'env>,
   ) -> Result<PromiseRaw<'env, bool>> {
-    let mut timeout = None;
-    let request = self.target().and_then(|target| {
-      let options = args::options(&options)?;
-      timeout = args::property(options.as_ref(), "timeout")
+    let request = self.request(&options, |options| {
+      let timeout = args::property(options, "timeout");
+      timeout
         .map(|value| args::millis(&value, "options.timeout"))
-        .transpose()?;
-      let signal = args::abort_signal(args::property(options.as_ref(), "signal"))?;
-      Ok((target.clone(), signal))
+        .transpose()
     });
     promise::spawn(
       env,
       request,
-      move |target| async move { wait::exited_within(&target, timeout).await },
+      |target, timeout| async move { wait::exited_within(&target, timeout).await },
       |exited| exited,
     )
   }
@@ -297,19 +308,10 @@ impl KillTarget {
     env: &'env Env,
     options: Unknown<'env>,
   ) -> Result<PromiseRaw<'env, TerminateResult>> {
-    let mut plan = None;
-    let request = self.target().and_then(|target| {
-      let (checked, signal) = terminate_options(&options)?;
-      plan = Some(checked);
-      Ok((target.clone(), signal))
-    });
     promise::spawn(
       env,
-      request,
-      move |target| async move {
-        let plan = plan.expect("a plan exists whenever the request does");
-        terminate::terminate(&target, plan).await
-      },
+      self.request(&options, terminate_plan),
+      |target, plan| async move { terminate::terminate(&target, plan).await },
       |outcome| TerminateResult {
         exited: outcome.exited,
         forced: outcome.forced,
@@ -339,14 +341,16 @@ impl KillTarget {
   /// released when the termination has settled.
   #[napi(well_known_symbol = "asyncDispose", ts_return_type = "Promise<void>")]
   pub fn async_dispose<'env>(&mut self, env: &'env Env) -> Result<PromiseRaw<'env, ()>> {
-    let request = self.target().map(|target| (target.clone(), None));
+    let request = self
+      .target()
+      .map(|target| (target.clone(), None, Plan::default()));
     // Not `close()`: that would stop the termination below as well.
     self.target = None;
     promise::spawn(
       env,
       request,
-      |target| async move {
-        let outcome = terminate::terminate(&target, Plan::default()).await;
+      |target, plan| async move {
+        let outcome = terminate::terminate(&target, plan).await;
         target.close();
         outcome
       },
@@ -367,12 +371,9 @@ fn open_child(child: &Unknown) -> std::result::Result<KillTarget, Failure> {
   Target::open(pid).map(KillTarget::new)
 }
 
-fn terminate_options<'env>(
-  options: &Unknown<'env>,
-) -> std::result::Result<(Plan, Option<Object<'env>>), Failure> {
-  let options = args::options(options)?;
-  let option = |key| args::property(options.as_ref(), key);
-  let plan = Plan {
+fn terminate_plan(options: Option<&Object>) -> std::result::Result<Plan, Failure> {
+  let option = |key| args::property(options, key);
+  Ok(Plan {
     kill_signal: match option("killSignal") {
       Some(value) => args::signal(&value, "options.killSignal", Signal::SIGTERM)?,
       None => Signal::SIGTERM,
@@ -382,6 +383,5 @@ fn terminate_options<'env>(
       "options.forceKillAfterDelay",
     )?,
     group: args::flag(option("group").as_ref(), "options.group")?,
-  };
-  Ok((plan, args::abort_signal(option("signal"))?))
+  })
 }

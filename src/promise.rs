@@ -18,14 +18,14 @@ use crate::wait::until_stopped;
 
 type Job<T> = Pin<Box<dyn Future<Output = std::result::Result<T, Failure>> + Send>>;
 
-/// What a method checked before starting: the target and the AbortSignal
-/// from its options, or why it cannot start.
-pub type Request<'env> = std::result::Result<(Arc<Target>, Option<Object<'env>>), Failure>;
+/// What a method checked before starting: the target, the AbortSignal from
+/// its options and the method's own options `P`; or why it cannot start.
+pub type Request<'env, P> = std::result::Result<(Arc<Target>, Option<Object<'env>>, P), Failure>;
 
-pub fn spawn<'env, T, V, Fut>(
+pub fn spawn<'env, P, T, V, Fut>(
   env: &'env Env,
-  request: Request<'env>,
-  job: impl FnOnce(Arc<Target>) -> Fut,
+  request: Request<'env, P>,
+  job: impl FnOnce(Arc<Target>, P) -> Fut,
   finish: impl FnOnce(T) -> V + 'static,
 ) -> Result<PromiseRaw<'env, V>>
 where
@@ -35,7 +35,7 @@ where
 {
   let (link, work): (_, Job<T>) = match request {
     Err(failure) => (None, Box::pin(ready(Err(failure)))),
-    Ok((target, signal)) => {
+    Ok((target, signal, options)) => {
       let (link, state) = match signal {
         Some(signal) => {
           abort::listen(env, signal).map(|(link, state)| (Some(link), Some(state)))?
@@ -44,7 +44,8 @@ where
       };
       let closed = target.closed();
       let pid = target.pid().as_raw();
-      let run = |fired| -> Job<T> { Box::pin(until_stopped(job(target), fired, closed, pid)) };
+      let run =
+        |fired| -> Job<T> { Box::pin(until_stopped(job(target, options), fired, closed, pid)) };
       let work = match state {
         Some(State::Aborted) => Box::pin(ready(Err(Failure::Aborted))),
         Some(State::Armed(fired)) => run(Some(fired)),
