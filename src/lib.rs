@@ -13,6 +13,7 @@
 //! - `sys`       the system call wrappers: all of the crate's `unsafe`
 
 #![deny(clippy::all)]
+#![deny(unsafe_code)]
 
 mod abort;
 mod args;

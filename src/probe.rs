@@ -57,7 +57,8 @@ fn probe_kernel() -> Features {
   ));
 
   // Exit information exists only for a reaped process, so make one of our
-  // own: fork a child that exits at once, reap it, ask its pidfd.
+  // own: fork a child that exits at once, reap it, ask its pidfd. This child
+  // is the only process the package ever reaps, and it is its own.
   let exit_info = sys::fork_exiting_child().is_ok_and(|child: Pid| {
     let pidfd = sys::pidfd_open(child);
     // Reap the child we forked. ECHILD would mean another waiter in this

@@ -7,6 +7,8 @@
 //! architecture. On other systems the pidfd calls fail with ENOSYS, which the
 //! probe reads as "no pidfds here".
 
+#![allow(unsafe_code)]
+
 use std::io;
 #[cfg(target_os = "linux")]
 use std::os::fd::{AsRawFd, FromRawFd};
