@@ -1,0 +1,343 @@
+//! The floor for benchmark/bench.mjs: each system call kill-target makes on
+//! its hot paths, behind the thinnest N-API function napi-rs generates, in
+//! the same Node process as the code it is compared with. Errors come back as
+//! `-errno` numbers, so nothing here allocates or builds a JS error.
+//!
+//! Four shapes, from the least any binding can cost upwards:
+//! - `raw.*`: plain `extern "C"` N-API callbacks written against
+//!   `napi::sys`, no napi-rs glue at all: `raw.pidfdSignal0(fd)` is one
+//!   `napi_get_cb_info`, one `napi_get_value_int32`, the syscall and one
+//!   `napi_get_boolean`. This is the floor: the same syscall behind a bare
+//!   N-API function.
+//! - `raw.RawTarget`: an N-API class (`napi_define_class` + `napi_wrap`)
+//!   holding a pidfd, whose `signal(n)` adds only the `napi_unwrap` of `this`
+//!   — the least a class-shaped `KillTarget#signal(0)` can cost.
+//! - free `#[napi]` functions (`pidfdSignal0(fd)`): the same, through the
+//!   callback glue napi-rs generates.
+//! - `FloorTarget`, a `#[napi]` class: what `KillTarget#signal(0)` must do at
+//!   the minimum when written with napi-rs (unwrap `this`, read one number,
+//!   one syscall, return a boolean).
+//!
+//! So `raw` → `#[napi]` is napi-rs's per-call cost, and `FloorTarget` →
+//! `KillTarget` is kill-target's own.
+
+#![deny(clippy::all)]
+
+use std::ffi::{c_void, CStr};
+use std::ptr;
+
+use libc::{c_int, c_long};
+use napi::bindgen_prelude::{sys, JsObjectValue, Object, Result};
+use napi::JsValue;
+use napi_derive::napi;
+
+fn errno() -> i32 {
+  std::io::Error::last_os_error()
+    .raw_os_error()
+    .unwrap_or(libc::EIO)
+}
+
+fn raw_pidfd_open(pid: i32) -> i32 {
+  // SAFETY: integers only.
+  let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid as c_long, 0 as c_long) };
+  if fd < 0 {
+    -errno()
+  } else {
+    fd as i32
+  }
+}
+
+fn raw_pidfd_send_signal(fd: i32, signal: i32) -> bool {
+  // SAFETY: integers and a null siginfo, which the kernel allows.
+  let rc = unsafe {
+    libc::syscall(
+      libc::SYS_pidfd_send_signal,
+      fd as c_long,
+      signal as c_long,
+      std::ptr::null::<libc::siginfo_t>(),
+      0 as c_long,
+    )
+  };
+  rc == 0
+}
+
+/// An empty N-API function: the cost of crossing into native code.
+#[napi]
+pub fn noop() {}
+
+/// `pidfd_open(pid, 0)`: the descriptor, or `-errno`.
+#[napi]
+pub fn pidfd_open(pid: i32) -> i32 {
+  raw_pidfd_open(pid)
+}
+
+/// `close(fd)`: 0 or `-errno`.
+#[napi]
+pub fn close_fd(fd: i32) -> i32 {
+  // SAFETY: closes a descriptor the caller got from `pidfdOpen`.
+  if unsafe { libc::close(fd as c_int) } < 0 {
+    -errno()
+  } else {
+    0
+  }
+}
+
+/// `pidfd_send_signal(fd, 0, NULL, 0)`: true when the process exists.
+#[napi]
+pub fn pidfd_signal0(fd: i32) -> bool {
+  raw_pidfd_send_signal(fd, 0)
+}
+
+/// `kill(pid, 0)`: true when the process exists.
+#[napi]
+pub fn kill0(pid: i32) -> bool {
+  // SAFETY: integers only.
+  unsafe { libc::kill(pid as libc::pid_t, 0) == 0 }
+}
+
+/// `poll({fd, POLLIN}, 1, 0)`: true while the process has not exited, the
+/// same question `KillTarget#isAlive()` asks.
+#[napi]
+pub fn pidfd_alive(fd: i32) -> bool {
+  let mut pollfd = libc::pollfd {
+    fd: fd as c_int,
+    events: libc::POLLIN,
+    revents: 0,
+  };
+  // SAFETY: one pollfd we own, zero timeout.
+  unsafe { libc::poll(&mut pollfd, 1, 0) == 0 }
+}
+
+/// The least a napi-rs class wrapping a pidfd can do.
+#[napi]
+pub struct FloorTarget {
+  fd: i32,
+}
+
+#[napi]
+impl FloorTarget {
+  #[napi(constructor)]
+  pub fn new(pid: i32) -> napi::Result<Self> {
+    let fd = raw_pidfd_open(pid);
+    if fd < 0 {
+      return Err(napi::Error::from_reason(format!(
+        "pidfd_open: errno {}",
+        -fd
+      )));
+    }
+    Ok(FloorTarget { fd })
+  }
+
+  /// An empty method: the cost of a class method call (unwrap `this`).
+  #[napi]
+  pub fn noop(&self) {}
+
+  /// `pidfd_send_signal(fd, signal)`: true when delivered.
+  #[napi]
+  pub fn signal(&self, signal: i32) -> bool {
+    raw_pidfd_send_signal(self.fd, signal)
+  }
+
+  #[napi]
+  pub fn close(&mut self) {
+    if self.fd >= 0 {
+      // SAFETY: our own descriptor, closed once.
+      unsafe { libc::close(self.fd) };
+      self.fd = -1;
+    }
+  }
+}
+
+impl Drop for FloorTarget {
+  fn drop(&mut self) {
+    self.close();
+  }
+}
+
+// ------------------------------------------------------------ raw N-API --
+
+/// Reads up to one argument and `this`.
+///
+/// # Safety
+/// `env` and `info` must be the ones N-API passed to the running callback.
+unsafe fn one_arg(env: sys::napi_env, info: sys::napi_callback_info) -> (i32, sys::napi_value) {
+  let mut argc = 1usize;
+  let mut argv = [ptr::null_mut(); 1];
+  let mut this = ptr::null_mut();
+  let mut number = -1;
+  unsafe {
+    sys::napi_get_cb_info(
+      env,
+      info,
+      &mut argc,
+      argv.as_mut_ptr(),
+      &mut this,
+      ptr::null_mut(),
+    );
+    if argc == 1 {
+      sys::napi_get_value_int32(env, argv[0], &mut number);
+    }
+  }
+  (number, this)
+}
+
+/// # Safety
+/// `env` must be the running callback's.
+unsafe fn boolean(env: sys::napi_env, value: bool) -> sys::napi_value {
+  let mut result = ptr::null_mut();
+  unsafe { sys::napi_get_boolean(env, value, &mut result) };
+  result
+}
+
+/// # Safety
+/// `env` must be the running callback's.
+unsafe fn int32(env: sys::napi_env, value: i32) -> sys::napi_value {
+  let mut result = ptr::null_mut();
+  unsafe { sys::napi_create_int32(env, value, &mut result) };
+  result
+}
+
+unsafe extern "C" fn c_noop(_: sys::napi_env, _: sys::napi_callback_info) -> sys::napi_value {
+  ptr::null_mut()
+}
+
+unsafe extern "C" fn c_pidfd_signal0(
+  env: sys::napi_env,
+  info: sys::napi_callback_info,
+) -> sys::napi_value {
+  unsafe {
+    let (fd, _) = one_arg(env, info);
+    boolean(env, raw_pidfd_send_signal(fd, 0))
+  }
+}
+
+unsafe extern "C" fn c_kill0(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
+  unsafe {
+    let (pid, _) = one_arg(env, info);
+    boolean(env, libc::kill(pid, 0) == 0)
+  }
+}
+
+unsafe extern "C" fn c_pidfd_alive(
+  env: sys::napi_env,
+  info: sys::napi_callback_info,
+) -> sys::napi_value {
+  unsafe {
+    let (fd, _) = one_arg(env, info);
+    boolean(env, pidfd_alive(fd))
+  }
+}
+
+unsafe extern "C" fn c_pidfd_open(
+  env: sys::napi_env,
+  info: sys::napi_callback_info,
+) -> sys::napi_value {
+  unsafe {
+    let (pid, _) = one_arg(env, info);
+    int32(env, raw_pidfd_open(pid))
+  }
+}
+
+unsafe extern "C" fn c_close_fd(
+  env: sys::napi_env,
+  info: sys::napi_callback_info,
+) -> sys::napi_value {
+  unsafe {
+    let (fd, _) = one_arg(env, info);
+    int32(env, close_fd(fd))
+  }
+}
+
+/// `new RawTarget(pid)`: wraps `this` around a pidfd, stored in the wrap's
+/// pointer as `fd + 1` (never null). The finalizer closes it.
+unsafe extern "C" fn c_target_new(
+  env: sys::napi_env,
+  info: sys::napi_callback_info,
+) -> sys::napi_value {
+  unsafe extern "C" fn finalize(_: sys::napi_env, data: *mut c_void, _: *mut c_void) {
+    unsafe { libc::close(data as usize as c_int - 1) };
+  }
+  unsafe {
+    let (pid, this) = one_arg(env, info);
+    let fd = raw_pidfd_open(pid);
+    if fd < 0 {
+      sys::napi_throw_error(env, ptr::null(), c"pidfd_open failed".as_ptr());
+      return ptr::null_mut();
+    }
+    let data = (fd as usize + 1) as *mut c_void;
+    sys::napi_wrap(
+      env,
+      this,
+      data,
+      Some(finalize),
+      ptr::null_mut(),
+      ptr::null_mut(),
+    );
+    this
+  }
+}
+
+/// `RawTarget#signal(n)`: unwrap `this`, one number, one syscall.
+unsafe extern "C" fn c_target_signal(
+  env: sys::napi_env,
+  info: sys::napi_callback_info,
+) -> sys::napi_value {
+  unsafe {
+    let (signal, this) = one_arg(env, info);
+    let mut data = ptr::null_mut();
+    sys::napi_unwrap(env, this, &mut data);
+    boolean(env, raw_pidfd_send_signal(data as usize as i32 - 1, signal))
+  }
+}
+
+/// Exports the raw functions as `raw`, next to the `#[napi]` ones.
+#[napi(module_exports)]
+pub fn exports(mut exports: Object) -> Result<()> {
+  let env = exports.value().env;
+  let function = |name: &CStr, cb: sys::napi_callback| {
+    let mut value = ptr::null_mut();
+    // SAFETY: a valid env and a NUL-terminated name during module init.
+    unsafe { sys::napi_create_function(env, name.as_ptr(), -1, cb, ptr::null_mut(), &mut value) };
+    value
+  };
+  let mut raw = ptr::null_mut();
+  // SAFETY: as above; every napi_value is fresh from this env.
+  unsafe {
+    sys::napi_create_object(env, &mut raw);
+    let functions: [(&CStr, sys::napi_callback); 6] = [
+      (c"noop", Some(c_noop)),
+      (c"pidfdSignal0", Some(c_pidfd_signal0)),
+      (c"kill0", Some(c_kill0)),
+      (c"pidfdAlive", Some(c_pidfd_alive)),
+      (c"pidfdOpen", Some(c_pidfd_open)),
+      (c"closeFd", Some(c_close_fd)),
+    ];
+    for (name, cb) in functions {
+      sys::napi_set_named_property(env, raw, name.as_ptr(), function(name, cb));
+    }
+    let signal = sys::napi_property_descriptor {
+      utf8name: c"signal".as_ptr(),
+      name: ptr::null_mut(),
+      method: Some(c_target_signal),
+      getter: None,
+      setter: None,
+      value: ptr::null_mut(),
+      attributes: sys::PropertyAttributes::default,
+      data: ptr::null_mut(),
+    };
+    let mut class = ptr::null_mut();
+    sys::napi_define_class(
+      env,
+      c"RawTarget".as_ptr(),
+      -1,
+      Some(c_target_new),
+      ptr::null_mut(),
+      1,
+      &signal,
+      &mut class,
+    );
+    sys::napi_set_named_property(env, raw, c"RawTarget".as_ptr(), class);
+  }
+  exports.set_named_property("raw", Object::from_raw(env, raw))?;
+  Ok(())
+}
