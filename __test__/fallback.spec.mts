@@ -75,19 +75,22 @@ test('terminate escalates by pid', async (t) => {
   t.deepEqual(await exitOf(child), [null, 'SIGKILL'])
 })
 
-test('a process out of descriptors (EMFILE) still gets a working target, by pid, and says so', (t) => {
-  // In a separate process: fill its descriptor table, then open a target.
+test('a process out of descriptors (EMFILE) still opens targets by pid, and waits by polling', (t) => {
+  // In a separate process: open a target, fill the descriptor table, then
+  // open another target and wait on the first (a wait needs a descriptor too).
   const script = `
     const fs = require('node:fs')
     const { KillTarget } = require(${JSON.stringify(fileURLToPath(new URL('../index.js', import.meta.url)))})
-    const probe = KillTarget.fromPid(process.pid) // the probe runs with descriptors to spare
+    const early = KillTarget.fromPid(process.pid)
     const held = []
     try { for (;;) held.push(fs.openSync('/dev/null', 'r')) } catch (e) { if (e.code !== 'EMFILE') throw e }
-    const target = KillTarget.fromPid(process.pid)
-    console.log(JSON.stringify({ probe: probe.raceFree, raceFree: target.raceFree, alive: target.signal(0) }))`
+    const late = KillTarget.fromPid(process.pid)
+    early.waitForExit({ timeout: 20 }).then(
+      (exited) => console.log(JSON.stringify({ early: early.raceFree, late: late.raceFree, alive: late.signal(0), exited })),
+      (error) => console.log(JSON.stringify({ error: error.code, syscall: error.syscall })))`
   const output = execFileSync('sh', ['-c', 'ulimit -n 64 && exec "$0" -e "$1"', process.execPath, script], {
     encoding: 'utf8',
     env: { ...process.env, KILL_TARGET_DISABLE_PIDFD: '' },
   })
-  t.deepEqual(JSON.parse(output), { probe: true, raceFree: false, alive: true })
+  t.deepEqual(JSON.parse(output), { early: true, late: false, alive: true, exited: false })
 })

@@ -63,6 +63,15 @@ pub struct Shape {
 }
 
 impl Failure {
+  /// A failed system call, from the error std or tokio reported.
+  pub fn sys(syscall: &'static str, error: std::io::Error, pid: nix::unistd::Pid) -> Self {
+    Failure::Sys {
+      syscall,
+      errno: Errno::from_raw(error.raw_os_error().unwrap_or(libc::EIO)),
+      pid: pid.as_raw(),
+    }
+  }
+
   pub fn shape(&self) -> Shape {
     let plain = |class, code: &str, message: String| Shape {
       class,

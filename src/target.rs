@@ -43,14 +43,14 @@ impl Target {
     let pidfd = match features.pidfd.then(|| sys::pidfd_open(pid)) {
       Some(Ok(fd)) => Some(fd),
       Some(Err(error)) if !out_of_descriptors(&error) => {
-        return Err(failure("pidfd_open", error, pid));
+        return Err(Failure::sys("pidfd_open", error, pid));
       }
       _ => {
         // No pidfd: at least refuse a pid that names nobody. EPERM means the
         // process exists but belongs to someone else, which is fine to hold.
         match sys::kill(pid, 0) {
           Err(error) if error.raw_os_error() == Some(libc::ESRCH) => {
-            return Err(failure("kill", error, pid));
+            return Err(Failure::sys("kill", error, pid));
           }
           _ => None,
         }
@@ -118,7 +118,7 @@ impl Target {
     match sent {
       Ok(()) => Ok(true),
       Err((_, error)) if error.raw_os_error() == Some(libc::ESRCH) => Ok(false),
-      Err((syscall, error)) => Err(failure(syscall, error, self.pid)),
+      Err((syscall, error)) => Err(Failure::sys(syscall, error, self.pid)),
     }
   }
 
@@ -156,14 +156,20 @@ impl Target {
     let Some(fd) = self.pidfd().filter(|_| self.features.exit_info) else {
       return Ok(None);
     };
-    let status = sys::pidfd_exit_status(fd).map_err(|e| failure("ioctl", e, self.pid))?;
+    let status = sys::pidfd_exit_status(fd).map_err(|e| Failure::sys("ioctl", e, self.pid))?;
     Ok(status.map(ExitStatus::from_wait_status))
   }
 
   /// The pidfd in the async runtime's epoll set: it turns readable when the
-  /// process exits. Must run inside the runtime.
-  pub async fn exit_watch(&self, fd: BorrowedFd<'_>) -> io::Result<&AsyncFd<OwnedFd>> {
-    let register = || async move { sys::watch_readable(fd.try_clone_to_owned()?) };
+  /// process exits. Registered once, as a copy the runtime owns. Must run
+  /// inside the runtime.
+  pub async fn exit_watch(&self, fd: BorrowedFd<'_>) -> Result<&AsyncFd<OwnedFd>, Failure> {
+    let register = || async move {
+      let copy = fd
+        .try_clone_to_owned()
+        .map_err(|e| Failure::sys("fcntl", e, self.pid))?;
+      sys::watch_readable(copy).map_err(|e| Failure::sys("epoll_ctl", e, self.pid))
+    };
     self.exit_watch.get_or_try_init(register).await
   }
 
@@ -184,14 +190,6 @@ impl ExitStatus {
     } else {
       ExitStatus::Code(libc::WEXITSTATUS(status))
     }
-  }
-}
-
-fn failure(syscall: &'static str, error: io::Error, pid: Pid) -> Failure {
-  Failure::Sys {
-    syscall,
-    errno: Errno::from_raw(error.raw_os_error().unwrap_or(libc::EIO)),
-    pid: pid.as_raw(),
   }
 }
 

@@ -5,6 +5,7 @@
 use std::future::Future;
 use std::time::Duration;
 
+use nix::errno::Errno;
 use tokio::sync::{oneshot, watch};
 
 use crate::errors::Failure;
@@ -18,17 +19,19 @@ pub async fn exited(target: &Target) -> Result<(), Failure> {
   let Some(fd) = target.pidfd() else {
     return poll_until_exited(target).await;
   };
-  let epoll_failure = |error: std::io::Error| Failure::Sys {
-    syscall: "epoll_ctl",
-    errno: nix::errno::Errno::from_raw(error.raw_os_error().unwrap_or(libc::EIO)),
-    pid: target.pid().as_raw(),
+  let watch = match target.exit_watch(fd).await {
+    Ok(watch) => watch,
+    // No descriptor left for the runtime's copy: poll the pidfd instead.
+    Err(Failure::Sys {
+      errno: Errno::EMFILE | Errno::ENFILE,
+      ..
+    }) => return poll_until_exited(target).await,
+    Err(failure) => return Err(failure),
   };
-  let watch = target.exit_watch(fd).await.map_err(epoll_failure)?;
+  let ready = watch.readable().await;
   // Exit is for ever: keep the readiness so every later wait returns at once.
-  watch
-    .readable()
-    .await
-    .map_err(epoll_failure)?
+  ready
+    .map_err(|e| Failure::sys("epoll_wait", e, target.pid()))?
     .retain_ready();
   Ok(())
 }
