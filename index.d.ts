@@ -27,7 +27,9 @@ export declare class KillTarget {
    *
    * @throws {TypeError} `ERR_INVALID_ARG_VALUE` when the child has no pid
    * (it failed to spawn).
-   * @throws {Error} `ESRCH` when the child has already exited.
+   * @throws {Error} `ESRCH` when the child has already exited, or its pid
+   * names a process that is not a child of this one (the child was reaped
+   * and the number reused).
    */
   static fromChildProcess(child: Pick<import('node:child_process').ChildProcess, 'pid' | 'exitCode' | 'signalCode'>): KillTarget
   /**

@@ -41,6 +41,16 @@ test('fromChildProcess on a child Node has already reported as exited throws ESR
   t.throws(() => KillTarget.fromChildProcess(child), { instanceOf: Error, code: 'ESRCH' })
 })
 
+test('fromChildProcess refuses a pid whose process is not our child: the child it meant was reaped', async (t) => {
+  // What a late call sees once the pid has been reused: a live process with
+  // that number, whose parent is someone else.
+  const parent = shell(t, 'sleep 60 & echo $!; wait')
+  const [stranger] = await readPids(parent, 1)
+  const stale = { pid: stranger, exitCode: null, signalCode: null }
+  t.throws(() => KillTarget.fromChildProcess(stale), { instanceOf: Error, code: 'ESRCH' })
+  t.true(running(stranger), 'nothing was sent to it')
+})
+
 test('fromPid opens any live process, including ones that are not our children', async (t) => {
   const parent = shell(t, 'sleep 60 & echo $!; wait')
   const [grandchild] = await readPids(parent, 1)

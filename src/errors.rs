@@ -26,7 +26,8 @@ pub enum Failure {
   UnknownSignal(String),
   /// A child process object without a pid: its spawn failed.
   NotSpawned,
-  /// A child process object that has already reported its exit.
+  /// A child process that has exited: Node has reported it, or its pid has
+  /// already been reaped and given to a process that is not our child.
   AlreadyExited { pid: i32 },
   /// A system call failed.
   Sys {

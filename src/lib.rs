@@ -154,7 +154,9 @@ impl KillTarget {
   ///
   /// @throws {TypeError} `ERR_INVALID_ARG_VALUE` when the child has no pid
   /// (it failed to spawn).
-  /// @throws {Error} `ESRCH` when the child has already exited.
+  /// @throws {Error} `ESRCH` when the child has already exited, or its pid
+  /// names a process that is not a child of this one (the child was reaped
+  /// and the number reused).
   #[napi(
     factory,
     ts_args_type = "child: Pick<import('node:child_process').ChildProcess, 'pid' | 'exitCode' | 'signalCode'>"
@@ -369,7 +371,7 @@ fn open_child(child: &Unknown) -> std::result::Result<KillTarget, Failure> {
   if exited("exitCode") || exited("signalCode") {
     return Err(Failure::AlreadyExited { pid: pid.as_raw() });
   }
-  Target::open(pid).map(KillTarget::new)
+  Target::open_child(pid).map(KillTarget::new)
 }
 
 fn terminate_plan(options: Option<&Object>) -> std::result::Result<Plan, Failure> {

@@ -7,7 +7,7 @@ use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 
 use nix::errno::Errno;
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
-use nix::unistd::Pid;
+use nix::unistd::{getpid, Pid};
 use tokio::io::unix::AsyncFd;
 use tokio::sync::{watch, OnceCell};
 
@@ -63,6 +63,17 @@ impl Target {
       exit_watch: OnceCell::new(),
       closed: watch::channel(false).0,
     })
+  }
+
+  /// Opens a child of this process. If `/proc` names another parent, the
+  /// child was reaped and its pid reused: it has exited, and the process
+  /// that has the number now is not the one the caller means.
+  pub fn open_child(pid: Pid) -> Result<Self, Failure> {
+    let target = Self::open(pid)?;
+    match proc_stat(pid) {
+      Some(stat) if stat.parent != getpid() => Err(Failure::AlreadyExited { pid: pid.as_raw() }),
+      _ => Ok(target),
+    }
   }
 
   pub fn pid(&self) -> Pid {
@@ -197,23 +208,32 @@ fn out_of_descriptors(error: &io::Error) -> bool {
   matches!(error.raw_os_error(), Some(libc::EMFILE | libc::ENFILE))
 }
 
-/// Whether `/proc` shows the process as a zombie (state `Z`): exited, not yet
-/// reaped. Without `/proc` nothing can tell, so the answer is no.
+/// Whether `/proc` shows the process as a zombie: exited, not yet reaped.
+/// Without `/proc` nothing can tell, so the answer is no.
 fn is_zombie(pid: Pid) -> bool {
-  std::fs::read_to_string(format!("/proc/{pid}/stat"))
-    .ok()
-    .and_then(|stat| zombie_state(&stat))
-    .unwrap_or(false)
+  proc_stat(pid).is_some_and(|stat| stat.zombie)
 }
 
-/// The state field follows the command name, which is in parentheses and may
-/// itself contain spaces and parentheses: read after the last `)`.
-fn zombie_state(stat: &str) -> Option<bool> {
-  let after_name = &stat[stat.rfind(')')? + 1..];
-  after_name
-    .split_whitespace()
-    .next()
-    .map(|state| state == "Z")
+/// What `/proc/<pid>/stat` says of a process. `None` without `/proc`, or once
+/// the process is gone.
+fn proc_stat(pid: Pid) -> Option<Stat> {
+  parse_stat(&std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?)
+}
+
+#[derive(Debug, PartialEq, Eq)]
+struct Stat {
+  zombie: bool,
+  parent: Pid,
+}
+
+/// The state and parent fields follow the command name, which is in
+/// parentheses and may itself hold spaces and parentheses: read after the
+/// last `)`.
+fn parse_stat(stat: &str) -> Option<Stat> {
+  let mut fields = stat[stat.rfind(')')? + 1..].split_whitespace();
+  let zombie = fields.next()? == "Z";
+  let parent = Pid::from_raw(fields.next()?.parse().ok()?);
+  Some(Stat { zombie, parent })
 }
 
 #[cfg(test)]
@@ -231,10 +251,34 @@ mod tests {
   }
 
   #[test]
-  fn reads_the_state_after_the_command_name() {
-    assert_eq!(zombie_state("12 (a) b) Z 1 2"), Some(true));
-    assert_eq!(zombie_state("12 (sleep) S 1 2"), Some(false));
-    assert_eq!(zombie_state("garbage"), None);
+  fn reads_state_and_parent_after_the_command_name() {
+    let stat = |zombie, parent| {
+      Some(Stat {
+        zombie,
+        parent: Pid::from_raw(parent),
+      })
+    };
+    assert_eq!(parse_stat("12 (a) b) Z 1 2"), stat(true, 1));
+    assert_eq!(parse_stat("12 (sleep) S 40 2"), stat(false, 40));
+    assert_eq!(parse_stat("garbage"), None);
+    assert_eq!(parse_stat("12 (x) S"), None);
+  }
+
+  #[test]
+  fn a_child_is_opened_only_while_its_pid_is_still_ours() {
+    let mut child = sleeper();
+    let target = Target::open_child(Pid::from_raw(child.id() as i32)).unwrap();
+    assert!(target.signal(Signal::EXISTS).unwrap());
+    // Our parent is alive and has a pid, but it is nobody's child of ours.
+    let not_ours = Target::open_child(nix::unistd::getppid());
+    assert_eq!(
+      not_ours.map(|t| t.pid()),
+      Err(Failure::AlreadyExited {
+        pid: nix::unistd::getppid().as_raw()
+      })
+    );
+    child.kill().unwrap();
+    child.wait().unwrap();
   }
 
   #[test]
