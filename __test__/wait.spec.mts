@@ -155,6 +155,15 @@ test('terminate({ group: true }) stops the whole group of a detached child', asy
   for (const member of members) t.true(await member.waitForExit({ timeout: 5000 }))
 })
 
+test('terminate({ group: true }) on a process that leads no group rejects and sends nothing', async (t) => {
+  const child = sleeper(t)
+  const target = KillTarget.fromChildProcess(child)
+  await t.throwsAsync(target.terminate({ group: true }), { code: 'ERR_NOT_GROUP_LEADER' })
+  await delay(50)
+  t.true(target.isAlive())
+  t.is(child.signalCode, null)
+})
+
 test('aborting terminate stops the escalation: no SIGKILL is sent', async (t) => {
   const child = shell(t, stubborn)
   const target = KillTarget.fromChildProcess(child)
