@@ -3,6 +3,9 @@
 // survive the whole table (pid 0 or -1 reaching kill() would take it down, and
 // this worker with it).
 import { execFileSync } from 'node:child_process'
+import { chmodSync, copyFileSync, mkdtempSync, readdirSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 import test from 'ava'
@@ -192,13 +195,20 @@ test('a pid that names no process is ESRCH, with errno and syscall', async (t) =
 
 test('a kernel refusal (EPERM) throws with code, errno and syscall instead of returning false', (t) => {
   // Signalling init is refused to an unprivileged user. As root, run the
-  // check in a child that has dropped to the nobody user.
+  // check in a child that has dropped to the nobody user, from a copy of the
+  // package it can read wherever this checkout lives.
+  const root = fileURLToPath(new URL('..', import.meta.url))
+  const copy = mkdtempSync(join(tmpdir(), 'kill-target-'))
+  t.teardown(() => rmSync(copy, { recursive: true, force: true }))
+  chmodSync(copy, 0o755)
+  for (const file of readdirSync(root).filter((name) => name === 'index.js' || name.endsWith('.node')))
+    copyFileSync(join(root, file), join(copy, file))
   const check = `
-    const { KillTarget } = require(${JSON.stringify(fileURLToPath(new URL('../index.js', import.meta.url)))})
+    const { KillTarget } = require(${JSON.stringify(join(copy, 'index.js'))})
     try { KillTarget.fromPid(1).signal('SIGCONT'); console.log('{}') }
     catch (e) { console.log(JSON.stringify({ name: e.constructor.name, code: e.code, errno: e.errno, syscall: e.syscall })) }`
   const asNobody = process.getuid?.() === 0 ? { uid: 65534, gid: 65534 } : {}
-  const output = execFileSync(process.execPath, ['-e', check], { ...asNobody, encoding: 'utf8' })
+  const output = execFileSync(process.execPath, ['-e', check], { ...asNobody, cwd: copy, encoding: 'utf8' })
   const error = JSON.parse(output)
   t.is(error.name, 'Error')
   t.is(error.code, 'EPERM')
