@@ -3,7 +3,7 @@
 // at the package's first call, and ava runs each test file in its own process.
 process.env.KILL_TARGET_DISABLE_PIDFD = '1'
 
-import { execFileSync } from 'node:child_process'
+import { execFileSync, spawnSync } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 
 import test from 'ava'
@@ -94,3 +94,65 @@ test('a process out of descriptors (EMFILE) still opens targets by pid, and wait
   })
   t.deepEqual(JSON.parse(output), { early: true, late: false, alive: true, exited: false })
 })
+
+const SECCOMP = fileURLToPath(new URL('fixtures/seccomp-deny-pidfd.py', import.meta.url))
+// Debian's python3-seccomp serves the system interpreter, which may not be
+// the first python3 on PATH.
+const python = ['python3', '/usr/bin/python3'].find(
+  (candidate) => spawnSync(candidate, ['-c', 'import seccomp']).status === 0,
+)
+const noSeccomp = python ? null : 'python3-seccomp is not installed (apt-get install python3-seccomp)'
+
+for (const errno of ['EPERM', 'ENOSYS']) {
+  ;(noSeccomp ? test.skip : test)(
+    noSeccomp
+      ? `skipped: pidfd calls answered ${errno} by seccomp need ${noSeccomp}`
+      : `pidfd calls answered ${errno} by a seccomp filter: the probe finds no pidfds and every method works by pid`,
+    (t) => {
+      const script = `
+        const { spawn } = require('node:child_process')
+        const { KillTarget, capabilities } = require(${JSON.stringify(fileURLToPath(new URL('../index.js', import.meta.url)))})
+        const child = spawn('sleep', ['60'])
+        const exit = new Promise((resolve) => child.on('exit', (code, signal) => resolve(signal)))
+        const target = KillTarget.fromChildProcess(child)
+        const report = { capabilities: capabilities(), raceFree: target.raceFree, alive: target.signal(0) }
+        Promise.all([target.terminate({ forceKillAfterDelay: 1000 }), exit]).then(
+          ([result, signal]) => console.log(JSON.stringify({ ...report, result, signal })),
+          (error) => console.log(JSON.stringify({ ...report, error: error.message })))`
+      const output = execFileSync(python!, [SECCOMP, `all:${errno}`, process.execPath, '-e', script], {
+        encoding: 'utf8',
+        env: { ...process.env, KILL_TARGET_DISABLE_PIDFD: '' },
+      })
+      t.deepEqual(JSON.parse(output), {
+        capabilities: { pidfd: false, groupSignal: false, exitInfo: false },
+        raceFree: false,
+        alive: true,
+        result: { exited: true, forced: false, signals: ['SIGTERM', 'SIGCONT'] },
+        signal: 'SIGTERM',
+      })
+    },
+  )
+}
+
+;(noSeccomp ? test.skip : test)(
+  noSeccomp
+    ? `skipped: PIDFD_SIGNAL_PROCESS_GROUP answered EINVAL by seccomp needs ${noSeccomp}`
+    : 'a kernel without PIDFD_SIGNAL_PROCESS_GROUP (EINVAL, as before 6.9): signalGroup falls back to killpg and still works',
+  (t) => {
+    const script = `
+      const { spawn } = require('node:child_process')
+      const { KillTarget, capabilities } = require(${JSON.stringify(fileURLToPath(new URL('../index.js', import.meta.url)))})
+      const leader = spawn('sleep', ['60'], { detached: true })
+      const exit = new Promise((resolve) => leader.on('exit', (code, signal) => resolve(signal)))
+      const target = KillTarget.fromChildProcess(leader)
+      const report = { capabilities: capabilities(), raceFree: target.raceFree, sent: target.signalGroup('SIGTERM') }
+      exit.then((signal) => console.log(JSON.stringify({ ...report, signal })))`
+    const output = execFileSync(python!, [SECCOMP, 'group:EINVAL', process.execPath, '-e', script], {
+      encoding: 'utf8',
+      env: { ...process.env, KILL_TARGET_DISABLE_PIDFD: '' },
+    })
+    const report = JSON.parse(output)
+    t.like(report.capabilities, { pidfd: true, groupSignal: false })
+    t.like(report, { raceFree: true, sent: true, signal: 'SIGTERM' })
+  },
+)
