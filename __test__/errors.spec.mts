@@ -94,6 +94,7 @@ const badWaitOptions: [string, unknown, Expected][] = [
   ['{ signal: {} }', { signal: {} }, TYPE],
   ["{ signal: 'abort' }", { signal: 'abort' }, TYPE],
   ['{ signal: null }', { signal: null }, TYPE],
+  ['{ signal: { aborted: false } } (no EventTarget methods)', { signal: { aborted: false } }, TYPE],
 ]
 
 const badTerminateOptions: [string, unknown, Expected][] = [

@@ -112,17 +112,23 @@ pub fn flag(value: Option<&Unknown>, name: &'static str) -> Checked<bool> {
   }
 }
 
-/// An AbortSignal, as Node's `validateAbortSignal` recognises one: an object
-/// with an `aborted` property.
+/// An AbortSignal: an object with an `aborted` property, as Node's
+/// `validateAbortSignal` asks, and the EventTarget methods this package
+/// listens with, so a look-alike fails here and not halfway through a call.
 pub fn abort_signal<'env>(value: Option<Unknown<'env>>) -> Checked<Option<Object<'env>>> {
   let Some(value) = value else {
     return Ok(None);
   };
   let not_a_signal = || wrong_type(&value, "options.signal", "an instance of AbortSignal");
   let signal = object(&value, "options.signal").map_err(|_| not_a_signal())?;
-  match signal.has_named_property("aborted") {
-    Ok(true) => Ok(Some(signal)),
-    _ => Err(not_a_signal()),
+  let method = |name| {
+    let method: Option<Unknown> = signal.get_named_property(name).ok();
+    method.is_some_and(|m| kind(&m) == ValueType::Function)
+  };
+  let aborted = signal.has_named_property("aborted").unwrap_or(false);
+  match aborted && method("addEventListener") && method("removeEventListener") {
+    true => Ok(Some(signal)),
+    false => Err(not_a_signal()),
   }
 }
 

@@ -6,9 +6,7 @@ use std::future::{ready, Future};
 use std::pin::Pin;
 use std::sync::Arc;
 
-use napi::bindgen_prelude::{Env, Object, PromiseRaw, Result, ToNapiValue};
-
-use napi::bindgen_prelude::JsObjectValue;
+use napi::bindgen_prelude::{Env, JsObjectValue, Object, PromiseRaw, Result, ToNapiValue};
 use napi::JsValue;
 
 use crate::abort::{self, State};
