@@ -85,7 +85,8 @@ export declare class KillTarget {
    *
    * It never reaps, so it works for any process and leaves Node's children
    * to Node. With a pidfd, all waits share one thread and no timers; without
-   * one it polls, from every 1 ms up to every 100 ms.
+   * one it polls, from every 1 ms up to every 100 ms. A pending wait keeps
+   * the event loop alive, as a timer does.
    */
   waitForExit(options?: { timeout?: number; signal?: AbortSignal }): Promise<boolean>
   /**

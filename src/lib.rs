@@ -268,7 +268,8 @@ impl KillTarget {
   ///
   /// It never reaps, so it works for any process and leaves Node's children
   /// to Node. With a pidfd, all waits share one thread and no timers; without
-  /// one it polls, from every 1 ms up to every 100 ms.
+  /// one it polls, from every 1 ms up to every 100 ms. A pending wait keeps
+  /// the event loop alive, as a timer does.
   #[napi(
     ts_args_type = "options?: { timeout?: number; signal?: AbortSignal }",
     ts_return_type = "Promise<boolean>"
