@@ -146,7 +146,9 @@ export interface Capabilities {
  * names for, are spelled as `kill -l` spells them (`SIGRTMIN+6`).
  */
 export interface ExitStatus {
+  /** The exit code, when the process exited by itself. */
   code: number | null
+  /** The signal that killed it, when one did. */
   signal: NodeJS.Signals | 'SIGRTMIN' | `SIGRTMIN+${number}` | 'SIGRTMAX' | `SIG${number}` | null
 }
 

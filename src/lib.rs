@@ -84,7 +84,9 @@ pub fn capabilities() -> Capabilities {
 /// names for, are spelled as `kill -l` spells them (`SIGRTMIN+6`).
 #[napi(object, use_nullable = true)]
 pub struct ExitStatus {
+  /// The exit code, when the process exited by itself.
   pub code: Option<i32>,
+  /// The signal that killed it, when one did.
   #[napi(
     ts_type = "NodeJS.Signals | 'SIGRTMIN' | `SIGRTMIN+${number}` | 'SIGRTMAX' | `SIG${number}`"
   )]
