@@ -120,7 +120,8 @@ export declare class KillTarget {
 
 /**
  * The kernel features in use. The probe runs once, at the first call of
- * anything in this package.
+ * anything in this package; only a probe that found the process out of
+ * descriptors runs again at the next call.
  */
 export declare function capabilities(): Capabilities
 

@@ -95,6 +95,26 @@ test('a process out of descriptors (EMFILE) still opens targets by pid, and wait
   t.deepEqual(JSON.parse(output), { early: true, late: false, alive: true, exited: false })
 })
 
+test('a probe that finds no descriptor decides nothing: the next call asks again', (t) => {
+  const script = `
+    const fs = require('node:fs')
+    const { KillTarget, capabilities } = require(${JSON.stringify(fileURLToPath(new URL('../index.js', import.meta.url)))})
+    const held = []
+    try { for (;;) held.push(fs.openSync('/dev/null', 'r')) } catch (e) { if (e.code !== 'EMFILE') throw e }
+    const starved = { raceFree: KillTarget.fromPid(process.pid).raceFree, pidfd: capabilities().pidfd }
+    for (const fd of held.splice(0, 8)) fs.closeSync(fd)
+    const later = { raceFree: KillTarget.fromPid(process.pid).raceFree, pidfd: capabilities().pidfd }
+    console.log(JSON.stringify({ starved, later }))`
+  const output = execFileSync('sh', ['-c', 'ulimit -n 64 && exec "$0" -e "$1"', process.execPath, script], {
+    encoding: 'utf8',
+    env: { ...process.env, KILL_TARGET_DISABLE_PIDFD: '' },
+  })
+  t.deepEqual(JSON.parse(output), {
+    starved: { raceFree: false, pidfd: false },
+    later: { raceFree: true, pidfd: true },
+  })
+})
+
 const SECCOMP = fileURLToPath(new URL('fixtures/seccomp-deny-pidfd.py', import.meta.url))
 // Debian's python3-seccomp serves the system interpreter, which may not be
 // the first python3 on PATH.

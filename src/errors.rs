@@ -3,8 +3,9 @@
 //! with Node's `code` for bad arguments, and `Error` with `code`, `errno`
 //! (negative, as libuv reports it) and `syscall` for a failed system call.
 
-use napi::bindgen_prelude::JsObjectValue;
-use napi::bindgen_prelude::{Env, JsError, JsRangeError, JsTypeError, Object, Result};
+use napi::bindgen_prelude::{
+  Env, JsError, JsObjectValue, JsRangeError, JsTypeError, Object, Result,
+};
 use napi::JsValue;
 use nix::errno::Errno;
 

@@ -68,7 +68,8 @@ pub struct Capabilities {
 }
 
 /// The kernel features in use. The probe runs once, at the first call of
-/// anything in this package.
+/// anything in this package; only a probe that found the process out of
+/// descriptors runs again at the next call.
 #[napi]
 pub fn capabilities() -> Capabilities {
   let found = probe::features();

@@ -27,34 +27,44 @@ pub struct Features {
   pub exit_info: bool,
 }
 
-/// The features of this process, probed once.
+/// The features of this process, probed once. A probe that could not get a
+/// descriptor decides nothing: that call goes by pid, and the next one asks
+/// again.
 pub fn features() -> Features {
   static FEATURES: OnceLock<Features> = OnceLock::new();
-  *FEATURES.get_or_init(|| {
-    if disabled_by(std::env::var_os(DISABLE_ENV).as_deref()) {
-      Features::default()
-    } else {
-      probe_kernel()
-    }
-  })
+  if let Some(decided) = FEATURES.get() {
+    return *decided;
+  }
+  if disabled_by(std::env::var_os(DISABLE_ENV).as_deref()) {
+    return *FEATURES.get_or_init(Features::default);
+  }
+  match probe_kernel() {
+    Some(decided) => *FEATURES.get_or_init(|| decided),
+    None => Features::default(),
+  }
 }
 
 fn disabled_by(value: Option<&std::ffi::OsStr>) -> bool {
   value.is_some_and(|v| !v.is_empty() && v != "0")
 }
 
-fn probe_kernel() -> Features {
-  let Ok(own) = sys::pidfd_open(getpid()) else {
-    return Features::default();
+/// `None` when this process is out of descriptors and cannot tell.
+fn probe_kernel() -> Option<Features> {
+  let own = match sys::pidfd_open(getpid()) {
+    Ok(own) => own,
+    Err(error) if matches!(error.raw_os_error(), Some(libc::EMFILE | libc::ENFILE)) => return None,
+    Err(_absent) => return Some(Features::default()),
   };
   if sys::pidfd_send_signal(own.as_fd(), 0, 0).is_err() {
-    return Features::default();
+    return Some(Features::default());
   }
   let group_signal = group_flag_understood(&sys::pidfd_send_signal(
     own.as_fd(),
     0,
     sys::SIGNAL_PROCESS_GROUP,
   ));
+  // Give its descriptor back first: the exit check needs one of its own.
+  drop(own);
 
   // Exit information exists only for a reaped process, so make one of our
   // own: fork a child that exits at once, reap it, ask its pidfd. This child
@@ -67,11 +77,11 @@ fn probe_kernel() -> Features {
     pidfd.is_ok_and(|fd| matches!(sys::pidfd_exit_status(fd.as_fd()), Ok(Some(_))))
   });
 
-  Features {
+  Some(Features {
     pidfd: true,
     group_signal,
     exit_info,
-  }
+  })
 }
 
 /// The outcome of signal 0 to our own group with `PIDFD_SIGNAL_PROCESS_GROUP`.
