@@ -5,24 +5,13 @@ import { spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { createRequire } from 'node:module'
 import { fileURLToPath } from 'node:url'
+import { check, checkNoException, finish, startWatchdog } from './smoke.mjs'
 
 const require = createRequire(import.meta.url)
 const indexPath = fileURLToPath(new URL('../index.js', import.meta.url))
 
-let passed = 0
-let failed = 0
-function check(name, ok, detail = '') {
-  if (ok) passed++
-  else failed++
-  console.log(`${ok ? 'ok' : 'not ok'} - ${name}${detail ? ` (${detail})` : ''}`)
-}
-
 // qemu makes everything slow, but not this slow: a hang must fail, not stall CI.
-const watchdog = setTimeout(() => {
-  console.error('arm64 smoke: timed out after 60 s')
-  process.exit(1)
-}, 60_000)
-watchdog.unref()
+startWatchdog(60)
 
 let child
 try {
@@ -58,9 +47,8 @@ try {
   check('signal(0) after the reap is false', target.signal(0) === false)
   target.close()
 } catch (error) {
-  check('no exception', false, error && error.stack ? error.stack : String(error))
+  checkNoException(error)
   child?.kill('SIGKILL')
 }
 
-console.log(`smoke: ${passed} passed, ${failed} failed`)
-process.exitCode = failed === 0 ? 0 : 1
+finish('smoke')

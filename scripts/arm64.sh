@@ -16,12 +16,14 @@
 #
 # Time limits: each subcommand has a total budget (ARM64_TIMEOUT seconds;
 # defaults below), and every phase runs under `timeout` with the smaller of
-# its own budget and what is left of the total, so a hung apt, cargo or
-# qemu can never hold CI past the limit.
+# its own budget and what is left of the total (scripts/phases.sh), so a hung
+# apt, cargo or qemu can never hold CI past the limit.
 set -euo pipefail
 
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-SELF="$ROOT/scripts/arm64.sh"
+# log, die, run_phase, the timings and the __phase dispatch; sets ROOT and SELF.
+# shellcheck source-path=SCRIPTDIR source=phases.sh
+source "$(dirname "${BASH_SOURCE[0]}")/phases.sh"
+
 TRIPLE=aarch64-unknown-linux-gnu
 ARTIFACT="$ROOT/kill-target.linux-arm64-gnu.node"
 # Its own target dir: sharing target/ with the x86_64 build would make the
@@ -40,41 +42,21 @@ ARM64_NODE="$NODE_DIR/bin/node"
 BUILD_PACKAGES=(rustc-web cargo-web libstd-rust-web-dev:arm64 gcc-aarch64-linux-gnu libc6-dev-arm64-cross)
 TEST_PACKAGES=(qemu-user-static libc6:arm64 libstdc++6:arm64)
 
-log() { printf '[arm64] %s\n' "$*" >&2; }
-die() { log "error: $*"; exit 1; }
-
-now_ms() { date +%s%3N; }
-fmt_ms() { printf '%d.%01ds' $(($1 / 1000)) $(($1 % 1000 / 100)); }
+# For run_phase (phases.sh): the grace between `timeout`'s TERM and KILL,
+# longer than old-kernel.sh's for apt/dpkg and cargo's rustc to stop; and
+# the timings' name column, for names up to 11 characters (cargo_build).
+KILL_AFTER=10
+TIMING_WIDTH=12
 
 # ---------------------------------------------------------------- phases ---
 # Each phase is a function run in a child bash under `timeout` (see
-# run_phase), so it must rely only on what this file defines and exports.
+# run_phase in phases.sh), so it must rely only on what this file and
+# phases.sh define at the top level.
 
-phase_apt_build() { ensure_apt "${BUILD_PACKAGES[@]}"; check_rust_versions; }
-phase_apt_test() { ensure_apt "${TEST_PACKAGES[@]}"; }
-
-# Installs the packages that are not installed yet; touches apt only then.
-ensure_apt() {
-  local missing=() p
-  for p in "$@"; do
-    if [[ $(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null) != installed ]]; then
-      missing+=("$p")
-    fi
-  done
-  if ((${#missing[@]} == 0)); then
-    log "apt: already installed: $*"
-    return 0
-  fi
-  # The :arm64 packages need the foreign architecture, and its package lists,
-  # which is why apt-get update runs whenever anything is missing.
-  if ! dpkg --print-foreign-architectures | grep -qx arm64; then
-    log "apt: dpkg --add-architecture arm64"
-    dpkg --add-architecture arm64
-  fi
-  log "apt: installing ${missing[*]}"
-  apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-}
+# apt_ensure (phases.sh) also adds the arm64 architecture the :arm64
+# packages need.
+phase_apt_build() { apt_ensure "${BUILD_PACKAGES[@]}"; check_rust_versions; }
+phase_apt_test() { apt_ensure "${TEST_PACKAGES[@]}"; }
 
 # rustc refuses an std built by another rustc (E0514), so the arm64 std must
 # be the very version of the host compiler. Installing both in one apt run
@@ -181,37 +163,6 @@ phase_smoke() {
 
 # --------------------------------------------------------------- driver ---
 
-DEADLINE=0
-TIMINGS=()
-
-# run_phase NAME BUDGET_SECONDS: runs phase_NAME in a child bash under
-# `timeout`, bounded by its budget and by what is left before DEADLINE.
-# `timeout` gives the child its own process group and kills the whole group,
-# so cargo's rustc and qemu's children go too.
-run_phase() {
-  local name=$1 budget=$2 left limit start rc=0
-  left=$((DEADLINE - $(date +%s)))
-  ((left > 0)) || die "out of time before phase $name"
-  limit=$((budget < left ? budget : left))
-  log "phase $name (limit ${limit}s)"
-  start=$(now_ms)
-  timeout --kill-after=10 "$limit" bash "$SELF" __phase "$name" || rc=$?
-  TIMINGS+=("$(printf '%-12s %8s' "$name" "$(fmt_ms $(($(now_ms) - start)))")")
-  if ((rc == 124 || rc == 137)); then
-    die "phase $name timed out after ${limit}s"
-  elif ((rc != 0)); then
-    die "phase $name failed (exit $rc)"
-  fi
-}
-
-report_timings() {
-  ((${#TIMINGS[@]})) || return 0
-  log "timings:"
-  local t
-  for t in "${TIMINGS[@]}"; do log "  $t"; done
-  log "  $(printf '%-12s %8s' total "$(fmt_ms $(($(now_ms) - START_MS)))")"
-}
-
 do_build() {
   run_phase apt_build 420
   run_phase npm_deps 180
@@ -226,23 +177,15 @@ do_test() {
 }
 
 main() {
-  local cmd=${1:-}
-  if [[ $cmd == __phase ]]; then
-    "phase_$2"
-    return
-  fi
-  [[ $(id -u) == 0 ]] || die "needs root (apt-get, binfmt_misc)"
-  [[ $(uname -m) == x86_64 ]] || die "written for an x86_64 host, this is $(uname -m)"
-  local default
+  local cmd=${1:-} default
+  require_root_x86_64 "apt-get, binfmt_misc"
   case $cmd in
     build) default=600 ;;
     test) default=300 ;;
     all) default=900 ;;
     *) die "usage: bash scripts/arm64.sh build|test|all" ;;
   esac
-  START_MS=$(now_ms)
-  DEADLINE=$(($(date +%s) + ${ARM64_TIMEOUT:-$default}))
-  trap report_timings EXIT
+  start_clock "${ARM64_TIMEOUT:-$default}"
   case $cmd in
     build) do_build ;;
     test) do_test ;;
@@ -253,4 +196,4 @@ main() {
   esac
 }
 
-main "$@"
+phases_main "$@"

@@ -14,25 +14,16 @@ import { once } from 'node:events'
 import { createRequire } from 'node:module'
 import os from 'node:os'
 import { fileURLToPath } from 'node:url'
+// old-kernel.sh copies smoke.mjs into the VM next to this file.
+import { check, checkNoException, finish, startWatchdog } from './smoke.mjs'
 
 const require = createRequire(import.meta.url)
 const { KillTarget, capabilities } = require(fileURLToPath(new URL('../index.js', import.meta.url)))
 
-let passed = 0
-let failed = 0
-function check(name, ok, detail = '') {
-  if (ok) passed++
-  else failed++
-  console.log(`${ok ? 'ok' : 'not ok'} - ${name}${detail ? ` (${detail})` : ''}`)
-}
 const json = (value) => JSON.stringify(value)
 
 // Software emulation is slow, but a hang must fail, not stall CI.
-const watchdog = setTimeout(() => {
-  console.log(`not ok - smoke timed out after 90 s (${passed} passed, ${failed} failed so far)`)
-  process.exit(1)
-}, 90_000)
-watchdog.unref()
+startWatchdog(90)
 
 // Resolves with the first line the child writes to stdout.
 async function firstLine(child) {
@@ -143,7 +134,7 @@ try {
     target.close()
   }
 } catch (error) {
-  check('no exception', false, error && error.stack ? error.stack : String(error))
+  checkNoException(error)
 } finally {
   // Leftovers after a failure: the whole group for the detached leader (a
   // group id stays taken while any member lives); a plain child only while
@@ -156,5 +147,4 @@ try {
   }
 }
 
-console.log(`# old-kernel smoke on ${os.release()}: ${passed} passed, ${failed} failed`)
-process.exitCode = failed === 0 && passed > 0 ? 0 : 1
+finish(`# old-kernel smoke on ${os.release()}`)

@@ -10,13 +10,13 @@
 #   bash scripts/old-kernel.sh    # or: npm run test:kernel
 #
 # Phases (each under `timeout`, within a total budget of OLD_KERNEL_TIMEOUT
-# seconds, default 270):
+# seconds, default 270; the runner is scripts/phases.sh):
 #   apt        installs qemu-system-x86 and cpio when missing (--no-install-recommends)
 #   download   apt-get download of the newest bookworm 6.1 cloud kernel (the
 #              one linux-image-cloud-amd64 depends on) and of busybox-static,
 #              unpacked with dpkg-deb, never installed; cached by file name
 #   initramfs  busybox + node + the libraries ldd lists + the package + the
-#              smoke script, as an uncompressed cpio
+#              smoke script and scripts/smoke.mjs, as an uncompressed cpio
 #   vm         boots it; init runs `node scripts/old-kernel-smoke.mjs`, prints
 #              OLD-KERNEL-SMOKE: PASS or FAIL and powers off. The console is
 #              shown live and kept in .cache/old-kernel/console.log; timings
@@ -27,11 +27,16 @@
 # Everything downloaded or built lives in .cache/old-kernel/ (git-ignored).
 set -euo pipefail
 
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-SELF="$ROOT/scripts/old-kernel.sh"
+# log, die, run_phase, the timings and the __phase dispatch; sets ROOT and SELF.
+# shellcheck source-path=SCRIPTDIR source=phases.sh
+source "$(dirname "${BASH_SOURCE[0]}")/phases.sh"
+
 CACHE="$ROOT/.cache/old-kernel"
 ARTIFACT="$ROOT/kill-target.linux-x64-gnu.node"
 SMOKE="$ROOT/scripts/old-kernel-smoke.mjs"
+# What the smoke script imports (check, watchdog, summary): it goes into the
+# initramfs next to it.
+SMOKE_LIB="$ROOT/scripts/smoke.mjs"
 KERNEL_META=linux-image-cloud-amd64
 # The ABI number (the NN in 6.1.0-NN) changes with every point release, so it
 # is read from the metapackage instead of written here.
@@ -42,32 +47,22 @@ APT_PACKAGES=(qemu-system-x86 cpio)
 BUSYBOX_PACKAGE=busybox-static
 # Options for every apt-get: wait for a lock another apt holds instead of
 # failing, and let root download into a directory _apt cannot read.
+# (apt_ensure in phases.sh uses them too.)
 APT_OPTS=(-o DPkg::Lock::Timeout=120 -o APT::Sandbox::User=root)
 
-log() { printf '[old-kernel] %s\n' "$*" >&2; }
-die() { log "error: $*"; exit 1; }
-
-now_ms() { date +%s%3N; }
-fmt_ms() { printf '%d.%01ds' $(($1 / 1000)) $(($1 % 1000 / 100)); }
+# For run_phase (phases.sh): the grace between `timeout`'s TERM and KILL,
+# short since qemu stops at once on TERM; and the timings' name column, for
+# names up to 9 characters (initramfs) and the vm phase's split (vm_timings).
+KILL_AFTER=5
+TIMING_WIDTH=10
 
 # ---------------------------------------------------------------- phases ---
 # Each phase is a function run in a child bash under `timeout` (see
-# run_phase), so it must rely only on what this file defines.
+# run_phase in phases.sh), so it must rely only on what this file and
+# phases.sh define at the top level.
 
 phase_apt() {
-  local missing=() p
-  for p in "${APT_PACKAGES[@]}"; do
-    if [[ $(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null) != installed ]]; then
-      missing+=("$p")
-    fi
-  done
-  if ((${#missing[@]} == 0)); then
-    log "apt: already installed: ${APT_PACKAGES[*]}"
-  else
-    log "apt: installing ${missing[*]}"
-    apt-get "${APT_OPTS[@]}" update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get "${APT_OPTS[@]}" install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-  fi
+  apt_ensure "${APT_PACKAGES[@]}"
   command -v qemu-system-x86_64 >/dev/null || die "qemu-system-x86_64 not found after installing qemu-system-x86"
   log "apt: $(qemu-system-x86_64 --version | head -n1)"
 }
@@ -191,9 +186,10 @@ phase_initramfs() {
   copy_libs "$rootfs" "$node" "$ARTIFACT"
 
   # What the package needs at run time: the generated loader picks the .node
-  # next to it by platform and arch. The smoke script imports ../index.js.
+  # next to it by platform and arch. The smoke script imports ../index.js
+  # and ./smoke.mjs.
   cp "$ROOT/index.js" "$ROOT/package.json" "$ARTIFACT" "$rootfs/pkg/"
-  cp "$SMOKE" "$rootfs/pkg/scripts/"
+  cp "$SMOKE" "$SMOKE_LIB" "$rootfs/pkg/scripts/"
 
   # PID 1. Node runs as its child, under busybox's timeout; whatever happens
   # to it, init prints the verdict and powers off (if poweroff failed, init
@@ -253,35 +249,10 @@ phase_vm() {
 
 # --------------------------------------------------------------- driver ---
 
-DEADLINE=0
-TIMINGS=()
-
-# run_phase NAME BUDGET_SECONDS: runs phase_NAME in a child bash under
-# `timeout`, bounded by its budget and by what is left before DEADLINE.
-# `timeout` kills the phase's whole process group, qemu included.
-run_phase() {
-  local name=$1 budget=$2 left limit start rc=0
-  left=$((DEADLINE - $(date +%s)))
-  ((left > 0)) || die "out of time before phase $name"
-  limit=$((budget < left ? budget : left))
-  log "phase $name (limit ${limit}s)"
-  start=$(now_ms)
-  timeout --kill-after=5 "$limit" bash "$SELF" __phase "$name" || rc=$?
-  TIMINGS+=("$(printf '%-10s %8s' "$name" "$(fmt_ms $(($(now_ms) - start)))")")
-  [[ $name != vm ]] || vm_timings "$start" "$(now_ms)"
-  if ((rc == 124 || rc == 137)); then
-    die "phase $name timed out after ${limit}s"
-  elif ((rc != 0)); then
-    die "phase $name failed (exit $rc)"
-  fi
-}
-
-report_timings() {
-  ((${#TIMINGS[@]})) || return 0
-  log "timings:"
-  local t
-  for t in "${TIMINGS[@]}"; do log "  $t"; done
-  log "  $(printf '%-10s %8s' total "$(fmt_ms $(($(now_ms) - START_MS)))")"
+# run_phase's hook (phases.sh): after the vm phase, passed or not, its
+# split into boot, smoke and poweroff.
+on_phase_end() {
+  [[ $1 != vm ]] || vm_timings "$2" "$3"
 }
 
 # Splits the vm phase by the times the console lines arrived on the host.
@@ -291,28 +262,21 @@ vm_timings() {
     init=$(sed -n 's/^init //p' "$CACHE/vm-times" | head -n1)
     done=$(sed -n 's/^done //p' "$CACHE/vm-times" | head -n1)
   fi
-  [[ -n $init ]] && TIMINGS+=("$(printf '  %-8s %8s' boot "$(fmt_ms $((init - start)))")")
-  [[ -n $init && -n $done ]] && TIMINGS+=("$(printf '  %-8s %8s' smoke "$(fmt_ms $((done - init)))")")
-  [[ -n $done ]] && TIMINGS+=("$(printf '  %-8s %8s' poweroff "$(fmt_ms $((end - done)))")")
+  [[ -n $init ]] && add_timing "  boot" $((init - start))
+  [[ -n $init && -n $done ]] && add_timing "  smoke" $((done - init))
+  [[ -n $done ]] && add_timing "  poweroff" $((end - done))
   return 0
 }
 
 main() {
-  if [[ ${1:-} == __phase ]]; then
-    "phase_$2"
-    return
-  fi
   (($# == 0)) || die "usage: bash scripts/old-kernel.sh (no arguments; OLD_KERNEL_TIMEOUT=seconds bounds it)"
-  [[ $(id -u) == 0 ]] || die "needs root (apt-get)"
-  [[ $(uname -m) == x86_64 ]] || die "written for an x86_64 host, this is $(uname -m)"
+  require_root_x86_64 apt-get
   [[ -f $ARTIFACT ]] || die "no $(basename "$ARTIFACT"): run 'npm run build' first"
   local newer
   newer=$(find "$ROOT/src" "$ROOT/Cargo.toml" "$ROOT/Cargo.lock" -newer "$ARTIFACT" -type f 2>/dev/null | head -n3 | sed "s|^$ROOT/||" | tr '\n' ' ')
   [[ -z $newer ]] || log "warning: $(basename "$ARTIFACT") is older than ${newer}- testing it as built"
 
-  START_MS=$(now_ms)
-  DEADLINE=$(($(date +%s) + ${OLD_KERNEL_TIMEOUT:-270}))
-  trap report_timings EXIT
+  start_clock "${OLD_KERNEL_TIMEOUT:-270}"
   mkdir -p "$CACHE"
 
   run_phase apt 150
@@ -331,4 +295,4 @@ main() {
   fi
 }
 
-main "$@"
+phases_main "$@"

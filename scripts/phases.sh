@@ -1,0 +1,136 @@
+# shellcheck shell=bash
+# The phase runner shared by the qemu drivers (scripts/arm64.sh,
+# scripts/old-kernel.sh); sourced by them, never run. A driver sources it
+# first, then sets its own settings and defines its phase_NAME functions, and
+# ends with `phases_main "$@"`; its main() then calls start_clock and
+# run_phase.
+#
+# Why phases run in a child: every phase runs under `timeout` with the
+# smaller of its own budget and what is left of the driver's total, so a hung
+# apt, cargo or qemu can never hold CI past the limit. `timeout` can only
+# run a program, so run_phase re-runs the driver as `bash DRIVER __phase
+# NAME`, which sources this file and the driver's settings again and calls
+# phase_NAME alone (phases_main): a phase can rely only on what the driver
+# and this file define at the top level, not on what main() set.
+#
+# Settings, set by the driver after sourcing this file:
+#   KILL_AFTER    seconds `timeout` waits after its TERM before KILL (required)
+#   TIMING_WIDTH  width of the name column in the timings summary (required)
+#   APT_OPTS      options for the apt-get runs apt_ensure makes (default none)
+#   LOG_TAG       prefix of every log line (default: the driver's file name)
+# Hook: on_phase_end NAME START_MS END_MS, called after each phase (whether
+# it passed or not) before its failure is reported; a no-op unless the
+# driver defines its own.
+
+# The driver's own path (bash DRIVER re-runs it) and the repository root
+# (which only the drivers use).
+SELF=$(cd "$(dirname "${BASH_SOURCE[1]}")" && pwd)/$(basename "${BASH_SOURCE[1]}")
+# shellcheck disable=SC2034
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+
+LOG_TAG=$(basename "$SELF" .sh)
+APT_OPTS=()
+
+log() { printf '[%s] %s\n' "$LOG_TAG" "$*" >&2; }
+die() { log "error: $*"; exit 1; }
+
+now_ms() { date +%s%3N; }
+fmt_ms() { printf '%d.%01ds' $(($1 / 1000)) $(($1 % 1000 / 100)); }
+
+# require_root_x86_64 WHY: both drivers install with apt and are written
+# for an amd64 Debian host; WHY says what needs root.
+require_root_x86_64() {
+  [[ $(id -u) == 0 ]] || die "needs root ($1)"
+  [[ $(uname -m) == x86_64 ]] || die "written for an x86_64 host, this is $(uname -m)"
+}
+
+# apt_ensure PACKAGE...: installs the packages that are not installed yet;
+# touches apt only then.
+apt_ensure() {
+  local missing=() p
+  for p in "$@"; do
+    if [[ $(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null) != installed ]]; then
+      missing+=("$p")
+    fi
+  done
+  if ((${#missing[@]} == 0)); then
+    log "apt: already installed: $*"
+    return 0
+  fi
+  # Packages of another architecture (NAME:ARCH) need that architecture
+  # added, and its package lists, which is why apt-get update runs whenever
+  # anything is missing.
+  local native foreign arch
+  native=$(dpkg --print-architecture)
+  # Captured first: `dpkg ... | grep -q` could fail on SIGPIPE under pipefail.
+  foreign=$(dpkg --print-foreign-architectures)
+  for arch in $(printf '%s\n' "$@" | sed -n 's/^[^:]*:\(.*\)$/\1/p' | sort -u); do
+    if [[ $arch != "$native" ]] && ! grep -qx "$arch" <<<"$foreign"; then
+      log "apt: dpkg --add-architecture $arch"
+      dpkg --add-architecture "$arch"
+    fi
+  done
+  log "apt: installing ${missing[*]}"
+  apt-get "${APT_OPTS[@]}" update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get "${APT_OPTS[@]}" install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+# ---------------------------------------------------------------- driver ---
+
+DEADLINE=0
+START_MS=0
+TIMINGS=()
+
+on_phase_end() { :; }
+
+# start_clock SECONDS: the total budget starts now; the timings are
+# reported however the driver exits.
+start_clock() {
+  START_MS=$(now_ms)
+  DEADLINE=$(($(date +%s) + $1))
+  trap report_timings EXIT
+}
+
+# add_timing NAME MS: a row of the timings summary.
+add_timing() {
+  TIMINGS+=("$(printf "%-${TIMING_WIDTH:?set by the driver}s %8s" "$1" "$(fmt_ms "$2")")")
+}
+
+# run_phase NAME BUDGET_SECONDS: runs phase_NAME in a child bash under
+# `timeout`, bounded by its budget and by what is left before DEADLINE.
+# `timeout` gives the child its own process group and kills the whole group,
+# so cargo's rustc, qemu and their children go too.
+run_phase() {
+  local name=$1 budget=$2 left limit start rc=0
+  left=$((DEADLINE - $(date +%s)))
+  ((left > 0)) || die "out of time before phase $name"
+  limit=$((budget < left ? budget : left))
+  log "phase $name (limit ${limit}s)"
+  start=$(now_ms)
+  timeout --kill-after="${KILL_AFTER:?set by the driver}" "$limit" bash "$SELF" __phase "$name" || rc=$?
+  add_timing "$name" $(($(now_ms) - start))
+  on_phase_end "$name" "$start" "$(now_ms)"
+  if ((rc == 124 || rc == 137)); then
+    die "phase $name timed out after ${limit}s"
+  elif ((rc != 0)); then
+    die "phase $name failed (exit $rc)"
+  fi
+}
+
+report_timings() {
+  ((${#TIMINGS[@]})) || return 0
+  log "timings:"
+  local t
+  for t in "${TIMINGS[@]}"; do log "  $t"; done
+  log "  $(printf "%-${TIMING_WIDTH}s %8s" total "$(fmt_ms $(($(now_ms) - START_MS)))")"
+}
+
+# The last line of a driver: `bash DRIVER __phase NAME` (run_phase's child)
+# runs phase_NAME; anything else goes to the driver's main.
+phases_main() {
+  if [[ ${1:-} == __phase ]]; then
+    "phase_$2"
+    return
+  fi
+  main "$@"
+}
