@@ -34,7 +34,7 @@ pub fn signal(value: &Unknown, name: &'static str, fallback: Signal) -> Checked<
     ValueType::Undefined => Ok(fallback),
     ValueType::String => {
       let text = string_of(value);
-      Signal::from_name(&text).map_err(|_| Failure::UnknownSignal(text))
+      Signal::from_name(&text).ok_or(Failure::UnknownSignal(text))
     }
     _ => Err(wrong_type(value, name, "one of type string or number")),
   }

@@ -17,15 +17,6 @@ const SIGRTMIN: i32 = 34;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Signal(i32);
 
-/// Why a value does not name a signal.
-#[derive(Debug, PartialEq, Eq)]
-pub enum BadSignal {
-  /// A string Node does not know as a signal name.
-  UnknownName(String),
-  /// An integer outside 0..=64.
-  OutOfRange(i32),
-}
-
 impl Signal {
   /// Signal 0: checks that the process exists and sends nothing.
   pub const EXISTS: Signal = Signal(0);
@@ -34,25 +25,19 @@ impl Signal {
   pub const SIGTERM: Signal = Signal(libc::SIGTERM);
 
   /// Parses a name exactly as `process.kill` does (case-sensitive).
-  pub fn from_name(name: &str) -> Result<Self, BadSignal> {
+  pub fn from_name(name: &str) -> Option<Self> {
     let known = match name {
       // Node's aliases, which nix spells only by their primary name.
       "SIGIOT" => Ok(NixSignal::SIGABRT),
       "SIGPOLL" => Ok(NixSignal::SIGIO),
       _ => NixSignal::from_str(name),
     };
-    known
-      .map(|signal| Signal(signal as i32))
-      .map_err(|_| BadSignal::UnknownName(name.to_owned()))
+    known.map(|signal| Signal(signal as i32)).ok()
   }
 
   /// Accepts 0..=64, the numbers `kill(2)` accepts on Linux.
-  pub fn from_number(number: i32) -> Result<Self, BadSignal> {
-    if (0..=MAX_SIGNAL).contains(&number) {
-      Ok(Signal(number))
-    } else {
-      Err(BadSignal::OutOfRange(number))
-    }
+  pub fn from_number(number: i32) -> Option<Self> {
+    (0..=MAX_SIGNAL).contains(&number).then_some(Signal(number))
   }
 
   pub fn number(self) -> i32 {
@@ -85,22 +70,19 @@ mod tests {
 
   #[test]
   fn names_are_case_sensitive_like_process_kill() {
-    assert_eq!(Signal::from_name("SIGTERM"), Ok(Signal(15)));
-    assert_eq!(Signal::from_name("SIGKILL"), Ok(Signal(9)));
+    assert_eq!(Signal::from_name("SIGTERM"), Some(Signal(15)));
+    assert_eq!(Signal::from_name("SIGKILL"), Some(Signal(9)));
     for bad in [
       "sigterm", "SIGFOO", "TERM", "", "SIGTERM ", "15", "SIGBREAK",
     ] {
-      assert_eq!(
-        Signal::from_name(bad),
-        Err(BadSignal::UnknownName(bad.to_owned()))
-      );
+      assert_eq!(Signal::from_name(bad), None, "{bad}");
     }
   }
 
   #[test]
   fn node_aliases_resolve() {
-    assert_eq!(Signal::from_name("SIGIOT"), Ok(Signal(libc::SIGABRT)));
-    assert_eq!(Signal::from_name("SIGPOLL"), Ok(Signal(libc::SIGIO)));
+    assert_eq!(Signal::from_name("SIGIOT"), Some(Signal(libc::SIGABRT)));
+    assert_eq!(Signal::from_name("SIGPOLL"), Some(Signal(libc::SIGIO)));
   }
 
   #[test]
@@ -110,16 +92,16 @@ mod tests {
       SIGSEGV SIGUSR2 SIGPIPE SIGALRM SIGTERM SIGCHLD SIGSTKFLT SIGCONT SIGSTOP SIGTSTP SIGTTIN \
       SIGTTOU SIGURG SIGXCPU SIGXFSZ SIGVTALRM SIGPROF SIGWINCH SIGIO SIGPOLL SIGPWR SIGSYS";
     for name in node.split_whitespace() {
-      assert!(Signal::from_name(name).is_ok(), "{name}");
+      assert!(Signal::from_name(name).is_some(), "{name}");
     }
   }
 
   #[test]
   fn numbers_are_bounded_by_the_kernel_range() {
-    assert_eq!(Signal::from_number(0), Ok(Signal(0)));
-    assert_eq!(Signal::from_number(64), Ok(Signal(64)));
-    assert_eq!(Signal::from_number(65), Err(BadSignal::OutOfRange(65)));
-    assert_eq!(Signal::from_number(-1), Err(BadSignal::OutOfRange(-1)));
+    assert_eq!(Signal::from_number(0), Some(Signal(0)));
+    assert_eq!(Signal::from_number(64), Some(Signal(64)));
+    assert_eq!(Signal::from_number(65), None);
+    assert_eq!(Signal::from_number(-1), None);
   }
 
   #[test]
