@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url'
 import test from 'ava'
 
 import { KillTarget, capabilities } from '../index.js'
-import { delay, exitOf, openFds, readPids, shell, sleeper } from './helpers.mts'
+import { delay, exitOf, openFds, readPids, shell, sleeper, testUnless } from './helpers.mts'
 
 test('capabilities() reports nothing and targets say they are not race-free', (t) => {
   t.deepEqual(capabilities(), { pidfd: false, groupSignal: false, exitInfo: false })
@@ -124,10 +124,9 @@ const python = ['python3', '/usr/bin/python3'].find(
 const noSeccomp = python ? null : 'python3-seccomp is not installed (apt-get install python3-seccomp)'
 
 for (const errno of ['EPERM', 'ENOSYS']) {
-  ;(noSeccomp ? test.skip : test)(
-    noSeccomp
-      ? `skipped: pidfd calls answered ${errno} by seccomp need ${noSeccomp}`
-      : `pidfd calls answered ${errno} by a seccomp filter: the probe finds no pidfds and every method works by pid`,
+  testUnless(
+    [noSeccomp],
+    `pidfd calls answered ${errno} by a seccomp filter: the probe finds no pidfds and every method works by pid`,
     (t) => {
       const script = `
         const { spawn } = require('node:child_process')
@@ -154,10 +153,9 @@ for (const errno of ['EPERM', 'ENOSYS']) {
   )
 }
 
-;(noSeccomp ? test.skip : test)(
-  noSeccomp
-    ? `skipped: PIDFD_SIGNAL_PROCESS_GROUP answered EINVAL by seccomp needs ${noSeccomp}`
-    : 'a kernel without PIDFD_SIGNAL_PROCESS_GROUP (EINVAL, as before 6.9): signalGroup falls back to killpg and still works',
+testUnless(
+  [noSeccomp],
+  'a kernel without PIDFD_SIGNAL_PROCESS_GROUP (EINVAL, as before 6.9): signalGroup falls back to killpg and still works',
   (t) => {
     const script = `
       const { spawn } = require('node:child_process')

@@ -2,7 +2,7 @@ import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process'
 import { readdirSync, readFileSync } from 'node:fs'
 import { once } from 'node:events'
 
-import type { ExecutionContext } from 'ava'
+import test, { type ExecutionContext } from 'ava'
 
 import { KillTarget } from '../index.js'
 
@@ -75,3 +75,19 @@ export function openFds(): number {
 }
 
 export const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
+
+/**
+ * A test that runs where none of `skipBecause` holds, and is skipped
+ * otherwise with the first reason in its title: a kernel- or host-dependent
+ * test says why it did not run.
+ */
+export function testUnless(
+  skipBecause: (string | null)[],
+  title: string,
+  body: (t: ExecutionContext) => void | Promise<void>,
+  { serial = false } = {},
+) {
+  const reason = skipBecause.find(Boolean)
+  if (reason) test.skip(`${title} — skipped: ${reason}`, () => {})
+  else (serial ? test.serial : test)(title, body)
+}

@@ -18,6 +18,7 @@ import { join } from 'node:path'
 
 import { KillTarget, capabilities } from '../index.js'
 import { probePidNamespaces, runInPidNamespace } from '../examples/pid-reuse.mjs'
+import { testUnless } from './helpers.mts'
 
 const SCENARIO = join(fileURLToPath(new URL('.', import.meta.url)), 'fixtures', 'race-scenario.mjs')
 
@@ -43,7 +44,7 @@ type Report = {
 const namespace = probePidNamespaces()
 const noNamespaces = namespace.ok
   ? null
-  : `skipped: PID namespaces are not permitted here (${namespace.reason})`
+  : `PID namespaces are not permitted here (${namespace.reason})`
 
 // Race-freedom is only claimed where targets hold pidfds.
 const pidfd = (() => {
@@ -52,10 +53,10 @@ const pidfd = (() => {
   self.close()
   return raceFree
 })()
-const noPidfd = pidfd ? null : 'skipped: this kernel gives no pidfds (raceFree is false), so no race-freedom is claimed'
+const noPidfd = pidfd ? null : 'this kernel gives no pidfds (raceFree is false), so no race-freedom is claimed'
 const noGroupSignal = capabilities().groupSignal
   ? null
-  : 'skipped: capabilities().groupSignal is false (Linux < 6.9), so signalGroup falls back to killpg(2), which is not race-free'
+  : 'capabilities().groupSignal is false (Linux < 6.9), so signalGroup falls back to killpg(2), which is not race-free'
 
 /** Runs one scenario in a fresh PID namespace and checks the reuse happened. */
 async function scenario(
@@ -104,15 +105,11 @@ function hit(t: ExecutionContext, report: Report) {
 
 /** Registers a test, or a skip saying why it cannot run here. */
 function raceTest(title: string, why: (string | null)[], body: (t: ExecutionContext) => Promise<void>) {
-  const reason = why.find(Boolean)
-  if (reason) {
-    test.skip(`${title} — ${reason}`, () => {})
-  } else {
-    test.serial(title, async (t) => {
-      t.timeout(25_000)
-      await body(t)
-    })
+  const run = async (t: ExecutionContext) => {
+    t.timeout(25_000)
+    await body(t)
   }
+  testUnless(why, title, run, { serial: true })
 }
 
 raceTest("stale target.signal('SIGTERM') returns false and the newcomer with the reused pid survives", [noNamespaces, noPidfd], async (t) => {

@@ -4,7 +4,7 @@ import { spawn } from 'node:child_process'
 import test from 'ava'
 
 import { KillTarget, capabilities } from '../index.js'
-import { delay, exitOf, openFds, readPids, running, shell, sleeper } from './helpers.mts'
+import { delay, exitOf, openFds, readPids, running, shell, sleeper, testUnless } from './helpers.mts'
 
 const caps = capabilities()
 
@@ -61,10 +61,9 @@ test('fromPid opens any live process, including ones that are not our children',
   t.false(running(grandchild))
 })
 
-;(caps.pidfd ? test : test.skip)(
-  caps.pidfd
-    ? 'signal() after the child was reaped returns false instead of signalling the number'
-    : 'skipped: without pidfds a signal after the reap goes to whoever has the number (see fallback.spec)',
+testUnless(
+  [caps.pidfd ? null : 'without pidfds a signal after the reap goes to whoever has the number (see fallback.spec)'],
+  'signal() after the child was reaped returns false instead of signalling the number',
   async (t) => {
     const child = sleeper(t)
     const target = KillTarget.fromChildProcess(child)
@@ -102,10 +101,9 @@ test('signalGroup on a process that leads no group is an error, never a silent f
   t.true(target.isAlive(), 'nothing was sent')
 })
 
-;(caps.groupSignal ? test : test.skip)(
-  caps.groupSignal
-    ? 'signalGroup still reaches the group after its leader has been reaped'
-    : 'skipped: signalGroup after the leader is reaped needs PIDFD_SIGNAL_PROCESS_GROUP (Linux ≥ 6.9), absent here',
+testUnless(
+  [caps.groupSignal ? null : 'it needs PIDFD_SIGNAL_PROCESS_GROUP (Linux ≥ 6.9), absent here'],
+  'signalGroup still reaches the group after its leader has been reaped',
   async (t) => {
     // The leader prints its background child's pid and exits at once.
     const leader = shell(t, 'sleep 60 & echo $!', { detached: true })
@@ -118,10 +116,9 @@ test('signalGroup on a process that leads no group is an error, never a silent f
   },
 )
 
-;(caps.exitInfo ? test : test.skip)(
-  caps.exitInfo
-    ? 'exitStatus() agrees with child.exitCode and child.signalCode once Node has reaped the child'
-    : 'skipped: exitStatus() needs PIDFD_INFO_EXIT (Linux ≥ 6.15), absent here',
+testUnless(
+  [caps.exitInfo ? null : 'it needs PIDFD_INFO_EXIT (Linux ≥ 6.15), absent here'],
+  'exitStatus() agrees with child.exitCode and child.signalCode once Node has reaped the child',
   async (t) => {
     const exits = shell(t, 'exit 7')
     const exitsTarget = KillTarget.fromChildProcess(exits)

@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs'
 import test from 'ava'
 
 import { KillTarget, capabilities } from '../index.js'
-import { delay, exitOf, openFds, readPids, running, shell, sleeper } from './helpers.mts'
+import { delay, exitOf, openFds, readPids, running, shell, sleeper, testUnless } from './helpers.mts'
 
 /** A shell that ignores SIGTERM (the disposition survives exec). */
 const stubborn = "trap '' TERM; exec sleep 60"
@@ -133,10 +133,9 @@ test('terminate with a custom killSignal, and without escalation', async (t) => 
   t.deepEqual(await exitOf(child), [null, 'SIGINT'])
 })
 
-;(capabilities().pidfd ? test : test.skip)(
-  capabilities().pidfd
-    ? 'terminate on a process already gone resolves without error and sends nothing'
-    : 'skipped: without pidfds a reaped pid cannot be told from a reused one',
+testUnless(
+  [capabilities().pidfd ? null : 'without pidfds a reaped pid cannot be told from a reused one'],
+  'terminate on a process already gone resolves without error and sends nothing',
   async (t) => {
     const child = sleeper(t)
     const target = KillTarget.fromChildProcess(child)
