@@ -1,5 +1,6 @@
 // Opening targets, signalling a process and its group, exit state, closing.
 import { spawn } from 'node:child_process'
+import { inspect } from 'node:util'
 
 import test from 'ava'
 
@@ -161,6 +162,13 @@ test.serial('close() releases the descriptor, is idempotent, and every later cal
   await t.throwsAsync(target.waitForExit(), closed)
   await t.throwsAsync(target.terminate(), closed)
   t.is(child.exitCode, null, 'nothing reached the child')
+})
+
+test('util.inspect shows what the target holds', (t) => {
+  const target = KillTarget.fromPid(process.pid)
+  t.is(inspect(target), `KillTarget { pid: ${process.pid}, raceFree: ${caps.pidfd}, closed: false }`)
+  target.close()
+  t.regex(inspect(target), /closed: true/)
 })
 
 test('[Symbol.dispose]() closes the target', (t) => {

@@ -337,6 +337,17 @@ impl KillTarget {
     }
   }
 
+  /// What `console.log(target)` and `util.inspect` show.
+  #[napi(symbol_for = "nodejs.util.inspect.custom")]
+  pub fn inspect(&self) -> String {
+    format!(
+      "KillTarget {{ pid: {}, raceFree: {}, closed: {} }}",
+      self.pid,
+      self.race_free,
+      self.closed()
+    )
+  }
+
   /// `using target = KillTarget.fromPid(pid)` closes it at the end of scope.
   #[napi(well_known_symbol = "dispose")]
   pub fn dispose(&mut self) {
