@@ -52,7 +52,7 @@ fn disabled_by(value: Option<&std::ffi::OsStr>) -> bool {
 fn probe_kernel() -> Option<Features> {
   let own = match sys::pidfd_open(getpid()) {
     Ok(own) => own,
-    Err(error) if matches!(error.raw_os_error(), Some(libc::EMFILE | libc::ENFILE)) => return None,
+    Err(error) if sys::out_of_descriptors(&error) => return None,
     Err(_absent) => return Some(Features::default()),
   };
   if sys::pidfd_send_signal(own.as_fd(), 0, 0).is_err() {

@@ -110,6 +110,12 @@ fn check(rc: c_int) -> io::Result<()> {
   Ok(())
 }
 
+/// EMFILE or ENFILE: this process, or the system, has no descriptor to give.
+/// Callers fall back rather than fail.
+pub fn out_of_descriptors(error: &io::Error) -> bool {
+  matches!(error.raw_os_error(), Some(libc::EMFILE | libc::ENFILE))
+}
+
 /// Forks a child that exits at once, for the capability probe. The child runs
 /// nothing but `_exit`, which is async-signal-safe, so forking a multithreaded
 /// process is sound. The caller owns the child and must reap it.

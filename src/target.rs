@@ -42,7 +42,7 @@ impl Target {
     let features = probe::features();
     let pidfd = match features.pidfd.then(|| sys::pidfd_open(pid)) {
       Some(Ok(fd)) => Some(fd),
-      Some(Err(error)) if !out_of_descriptors(&error) => {
+      Some(Err(error)) if !sys::out_of_descriptors(&error) => {
         return Err(Failure::sys("pidfd_open", error, pid));
       }
       _ => {
@@ -202,10 +202,6 @@ impl ExitStatus {
       ExitStatus::Code(libc::WEXITSTATUS(status))
     }
   }
-}
-
-fn out_of_descriptors(error: &io::Error) -> bool {
-  matches!(error.raw_os_error(), Some(libc::EMFILE | libc::ENFILE))
 }
 
 /// Whether `/proc` shows the process as a zombie: exited, not yet reaped.
