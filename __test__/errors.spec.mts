@@ -3,7 +3,7 @@
 // survive the whole table (pid 0 or -1 reaching kill() would take it down, and
 // this worker with it).
 import { execFileSync } from 'node:child_process'
-import { chmodSync, copyFileSync, mkdtempSync, readdirSync, rmSync } from 'node:fs'
+import { chmodSync, copyFileSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url'
 import test from 'ava'
 
 import { KillTarget } from '../index.js'
-import { delay, exitOf, sleeper } from './helpers.mts'
+import { delay, exitOf, sleeper, testUnless } from './helpers.mts'
 
 type Expected = [klass: ErrorConstructor, code: string]
 const TYPE: Expected = [TypeError, 'ERR_INVALID_ARG_TYPE']
@@ -194,25 +194,35 @@ test('a pid that names no process is ESRCH, with errno and syscall', async (t) =
   t.true(['pidfd_open', 'kill'].includes(error.syscall!), error.syscall)
 })
 
-test('a kernel refusal (EPERM) throws with code, errno and syscall instead of returning false', (t) => {
-  // Signalling init is refused to an unprivileged user. As root, run the
-  // check in a child that has dropped to the nobody user, from a copy of the
-  // package it can read wherever this checkout lives.
-  const root = fileURLToPath(new URL('..', import.meta.url))
-  const copy = mkdtempSync(join(tmpdir(), 'kill-target-'))
-  t.teardown(() => rmSync(copy, { recursive: true, force: true }))
-  chmodSync(copy, 0o755)
-  for (const file of readdirSync(root).filter((name) => name === 'index.js' || name.endsWith('.node')))
-    copyFileSync(join(root, file), join(copy, file))
-  const check = `
-    const { KillTarget } = require(${JSON.stringify(join(copy, 'index.js'))})
-    try { KillTarget.fromPid(1).signal('SIGCONT'); console.log('{}') }
-    catch (e) { console.log(JSON.stringify({ name: e.constructor.name, code: e.code, errno: e.errno, syscall: e.syscall })) }`
-  const asNobody = process.getuid?.() === 0 ? { uid: 65534, gid: 65534 } : {}
-  const output = execFileSync(process.execPath, ['-e', check], { ...asNobody, cwd: copy, encoding: 'utf8' })
-  const error = JSON.parse(output)
-  t.is(error.name, 'Error')
-  t.is(error.code, 'EPERM')
-  t.is(error.errno, -1)
-  t.true(['pidfd_send_signal', 'kill'].includes(error.syscall), error.syscall)
-})
+// A kernel refusal needs a process this one may not signal. As root: a
+// sleeper of our own in a session of its own (so SIGCONT's same-session
+// exemption cannot apply), asked about by a child that has dropped to the
+// nobody user. Otherwise: init, unless it runs as this very user.
+const asRoot = process.getuid?.() === 0
+const initIsOurs = !asRoot && statSync('/proc/1').uid === process.getuid?.()
+
+testUnless(
+  [initIsOurs ? 'not root, and init runs as this user: no process here refuses our signals' : null],
+  'a kernel refusal (EPERM) throws with code, errno and syscall instead of returning false',
+  (t) => {
+    const pid = asRoot ? sleeper(t, { detached: true }).pid! : 1
+    // The nobody user must be able to read the package: run it from a copy.
+    const root = fileURLToPath(new URL('..', import.meta.url))
+    const copy = mkdtempSync(join(tmpdir(), 'kill-target-'))
+    t.teardown(() => rmSync(copy, { recursive: true, force: true }))
+    chmodSync(copy, 0o755)
+    for (const file of readdirSync(root).filter((name) => name === 'index.js' || name.endsWith('.node')))
+      copyFileSync(join(root, file), join(copy, file))
+    const check = `
+      const { KillTarget } = require(${JSON.stringify(join(copy, 'index.js'))})
+      try { KillTarget.fromPid(${pid}).signal(0); console.log('{}') }
+      catch (e) { console.log(JSON.stringify({ name: e.constructor.name, code: e.code, errno: e.errno, syscall: e.syscall })) }`
+    const asNobody = asRoot ? { uid: 65534, gid: 65534 } : {}
+    const output = execFileSync(process.execPath, ['-e', check], { ...asNobody, cwd: copy, encoding: 'utf8' })
+    const error = JSON.parse(output)
+    t.is(error.name, 'Error')
+    t.is(error.code, 'EPERM')
+    t.is(error.errno, -1)
+    t.true(['pidfd_send_signal', 'kill'].includes(error.syscall), error.syscall)
+  },
+)
