@@ -162,6 +162,10 @@ export interface TerminateResult {
   exited: boolean
   /** SIGKILL was sent because the grace period ran out. */
   forced: boolean
-  /** The signals delivered, in order, e.g. `['SIGTERM', 'SIGCONT']`. */
+  /**
+   * The signals delivered, in order, e.g. `['SIGTERM', 'SIGCONT']`. A signal
+   * that found the process already reaped is not listed: a quick exit can
+   * leave out the SIGCONT.
+   */
   signals: Array<string>
 }

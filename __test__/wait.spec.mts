@@ -1,14 +1,38 @@
 // Waiting for exit without reaping, and terminating with escalation.
-import { getEventListeners } from 'node:events'
+import type { ChildProcess } from 'node:child_process'
+import { getEventListeners, once } from 'node:events'
 import { readFileSync } from 'node:fs'
 
-import test from 'ava'
+import test, { type ExecutionContext } from 'ava'
 
-import { KillTarget, capabilities } from '../index.js'
+import { KillTarget, type TerminateResult, capabilities } from '../index.js'
 import { delay, exitOf, openFds, readPids, running, shell, sleeper, testUnless } from './helpers.mts'
 
-/** A shell that ignores SIGTERM (the disposition survives exec). */
-const stubborn = "trap '' TERM; exec sleep 60"
+/**
+ * A child that ignores SIGTERM (the disposition survives exec), resolved once
+ * the trap is set: a SIGTERM sent earlier would still kill the shell.
+ */
+async function stubborn(t: ExecutionContext): Promise<ChildProcess> {
+  const child = shell(t, "trap '' TERM; echo ready; exec sleep 60")
+  await once(child.stdout!, 'data')
+  return child
+}
+
+/**
+ * What terminate() resolves for a process that obeys `signal`. The SIGCONT
+ * that follows it is listed only if delivered: not when the process exited
+ * and was reaped in between.
+ */
+function assertObeyed(t: ExecutionContext, result: TerminateResult, signal = 'SIGTERM') {
+  t.like(result, { exited: true, forced: false })
+  t.true([`${signal},SIGCONT`, signal].includes(result.signals.join()), `signals: ${result.signals}`)
+}
+
+/** The state letter /proc shows for a process (R, S, T, Z…). */
+function processState(pid: number): string {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+  return stat[stat.lastIndexOf(')') + 2]
+}
 
 function threads(): number {
   const status = readFileSync('/proc/self/status', 'utf8')
@@ -40,9 +64,12 @@ test('waitForExit resolves at once for a process that has already exited', async
 })
 
 test('waitForExit works for processes that are not our children', async (t) => {
-  const parent = shell(t, 'sleep 0.2 & echo $!; wait')
+  // The parent kills its own child when told to, after the target is open.
+  const parent = shell(t, 'sleep 60 & echo $!; read go; kill $!; wait', { stdio: ['pipe', 'pipe', 'inherit'] })
   const [grandchild] = await readPids(parent, 1)
-  t.true(await KillTarget.fromPid(grandchild).waitForExit({ timeout: 5000 }))
+  const target = KillTarget.fromPid(grandchild)
+  parent.stdin!.end('go\n')
+  t.true(await target.waitForExit({ timeout: 5000 }))
   t.false(running(grandchild))
 })
 
@@ -101,36 +128,53 @@ test.serial('close() rejects pending waits and releases the descriptors they use
 test('terminate: SIGTERM, then SIGCONT, and the process is gone', async (t) => {
   const child = sleeper(t)
   const target = KillTarget.fromChildProcess(child)
-  t.deepEqual(await target.terminate(), { exited: true, forced: false, signals: ['SIGTERM', 'SIGCONT'] })
+  assertObeyed(t, await target.terminate())
   t.false(target.isAlive())
   t.deepEqual(await exitOf(child), [null, 'SIGTERM'])
 })
 
 test('terminate escalates to SIGKILL when the process ignores the kill signal', async (t) => {
-  const child = shell(t, stubborn)
+  const child = await stubborn(t)
   const target = KillTarget.fromChildProcess(child)
-  await delay(100) // let the shell set the trap
   const result = await target.terminate({ forceKillAfterDelay: 200 })
   t.deepEqual(result, { exited: true, forced: true, signals: ['SIGTERM', 'SIGCONT', 'SIGKILL'] })
   t.deepEqual(await exitOf(child), [null, 'SIGKILL'])
 })
 
-test('terminate wakes a stopped process with SIGCONT so it acts on SIGTERM without being forced', async (t) => {
-  const child = sleeper(t)
+test('terminate wakes a stopped process with SIGCONT so its SIGTERM handler runs and it is not forced', async (t) => {
+  // A handled SIGTERM does not wake a stopped process (an unhandled one would
+  // kill it outright): only the SIGCONT lets the handler run.
+  const child = shell(t, "trap 'exit 7' TERM; echo ready; while :; do sleep 0.05; done")
+  await once(child.stdout!, 'data')
   const target = KillTarget.fromChildProcess(child)
   target.signal('SIGSTOP')
-  await delay(50)
-  const result = await target.terminate({ forceKillAfterDelay: 3000 })
+  while (processState(child.pid!) !== 'T') await delay(5)
+  const result = await target.terminate({ forceKillAfterDelay: 5000 })
   t.deepEqual(result, { exited: true, forced: false, signals: ['SIGTERM', 'SIGCONT'] })
-  t.deepEqual(await exitOf(child), [null, 'SIGTERM'])
+  t.deepEqual(await exitOf(child), [7, null])
 })
 
 test('terminate with a custom killSignal, and without escalation', async (t) => {
   const child = sleeper(t)
   const target = KillTarget.fromChildProcess(child)
-  const result = await target.terminate({ killSignal: 'SIGINT', forceKillAfterDelay: false })
-  t.deepEqual(result, { exited: true, forced: false, signals: ['SIGINT', 'SIGCONT'] })
+  assertObeyed(t, await target.terminate({ killSignal: 'SIGINT', forceKillAfterDelay: false }), 'SIGINT')
   t.deepEqual(await exitOf(child), [null, 'SIGINT'])
+})
+
+test.serial('1,000 children terminated at once are all accounted for: the polite exit on SIGTERM, the stubborn are forced', async (t) => {
+  const polite = Array.from({ length: 900 }, () => sleeper(t))
+  const stubborns = await Promise.all(Array.from({ length: 100 }, () => stubborn(t)))
+  const children = [...polite, ...stubborns]
+  const exits = children.map((child) => exitOf(child))
+  const targets = children.map((child) => KillTarget.fromChildProcess(child))
+  const results = await Promise.all(targets.map((target) => target.terminate({ forceKillAfterDelay: 500 })))
+  for (const result of results.slice(0, polite.length)) assertObeyed(t, result)
+  const forced = { exited: true, forced: true, signals: ['SIGTERM', 'SIGCONT', 'SIGKILL'] }
+  t.deepEqual(results.slice(polite.length), stubborns.map(() => forced))
+  t.deepEqual(await Promise.all(exits), [
+    ...polite.map(() => [null, 'SIGTERM']),
+    ...stubborns.map(() => [null, 'SIGKILL']),
+  ])
 })
 
 testUnless(
@@ -149,8 +193,7 @@ test('terminate({ group: true }) stops the whole group of a detached child', asy
   const leader = shell(t, 'sleep 60 & echo $!; sleep 60 & echo $!; wait', { detached: true })
   const target = KillTarget.fromChildProcess(leader)
   const members = (await readPids(leader, 2)).map((pid) => KillTarget.fromPid(pid))
-  const result = await target.terminate({ group: true })
-  t.deepEqual(result, { exited: true, forced: false, signals: ['SIGTERM', 'SIGCONT'] })
+  assertObeyed(t, await target.terminate({ group: true }))
   for (const member of members) t.true(await member.waitForExit({ timeout: 5000 }))
 })
 
@@ -164,9 +207,8 @@ test('terminate({ group: true }) on a process that leads no group rejects and se
 })
 
 test('aborting terminate stops the escalation: no SIGKILL is sent', async (t) => {
-  const child = shell(t, stubborn)
+  const child = await stubborn(t)
   const target = KillTarget.fromChildProcess(child)
-  await delay(100)
   const controller = new AbortController()
   const result = target.terminate({ forceKillAfterDelay: 300, signal: controller.signal })
   setTimeout(() => controller.abort(), 50)

@@ -102,7 +102,9 @@ pub struct TerminateResult {
   pub exited: bool,
   /// SIGKILL was sent because the grace period ran out.
   pub forced: bool,
-  /// The signals delivered, in order, e.g. `['SIGTERM', 'SIGCONT']`.
+  /// The signals delivered, in order, e.g. `['SIGTERM', 'SIGCONT']`. A signal
+  /// that found the process already reaped is not listed: a quick exit can
+  /// leave out the SIGCONT.
   pub signals: Vec<String>,
 }
 
