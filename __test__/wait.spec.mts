@@ -207,13 +207,16 @@ test('terminate({ group: true }) on a process that leads no group rejects and se
 })
 
 test('aborting terminate stops the escalation: no SIGKILL is sent', async (t) => {
-  const child = await stubborn(t)
+  // Says when SIGTERM arrives, and lives on: the abort comes while the
+  // escalation is pending.
+  const child = shell(t, "trap 'echo term' TERM; echo ready; while :; do sleep 0.05; done")
+  await once(child.stdout!, 'data')
   const target = KillTarget.fromChildProcess(child)
   const controller = new AbortController()
-  const result = target.terminate({ forceKillAfterDelay: 300, signal: controller.signal })
-  setTimeout(() => controller.abort(), 50)
+  const result = target.terminate({ forceKillAfterDelay: 1000, signal: controller.signal })
+  child.stdout!.once('data', () => controller.abort())
   await t.throwsAsync(result, { name: 'AbortError' })
-  await delay(500)
+  await delay(1500)
   t.true(target.isAlive(), 'the stubborn process was never force-killed')
 })
 
