@@ -4,7 +4,7 @@ import { once } from 'node:events'
 
 import test, { type ExecutionContext } from 'ava'
 
-import { KillTarget } from '../index.js'
+import { KillTarget, capabilities } from '../index.js'
 
 /** A child that sleeps until it is killed; killed at the end of the test. */
 export function sleeper(t: ExecutionContext, options: SpawnOptions = {}, seconds = 60): ChildProcess {
@@ -91,3 +91,17 @@ export function testUnless(
   if (reason) test.skip(`${title} — skipped: ${reason}`, () => {})
   else (serial ? test.serial : test)(title, body)
 }
+
+/**
+ * Why a test that needs pidfds cannot run here, or null: read when called,
+ * so a spec file can set KILL_TARGET_DISABLE_PIDFD before the probe runs.
+ */
+export function withoutPidfd(): string | null {
+  return capabilities().pidfd ? null : 'capabilities().pidfd is false: no pidfds here'
+}
+
+/** `npm run stress` sets KILL_TARGET_STRESS=1: the long versions of the proofs. */
+export const stress = process.env.KILL_TARGET_STRESS === '1'
+
+/** `normal` under `npm test`, `long` under `npm run stress`. */
+export const scaled = (normal: number, long: number) => (stress ? long : normal)
