@@ -1,14 +1,15 @@
 //! The floor for benchmark/bench.mjs: each system call kill-target makes on
-//! its hot paths, behind the thinnest N-API function napi-rs generates, in
-//! the same Node process as the code it is compared with. Errors come back as
-//! `-errno` numbers, so nothing here allocates or builds a JS error.
+//! its hot paths, issued natively inside the same Node process as the code it
+//! is compared with. Errors come back as `-errno` numbers, so nothing here
+//! allocates or builds a JS error.
 //!
-//! Four shapes, from the least any binding can cost upwards:
+//! From the least a call can cost upwards:
+//! - `pidfdSignal0Loop(fd, n)`, `pidfdOpenCloseLoop(pid, n)`: the floor
+//!   proper, the system call in a native loop, no JavaScript per call.
 //! - `raw.*`: plain `extern "C"` N-API callbacks written against
 //!   `napi::sys`, no napi-rs glue at all: `raw.pidfdSignal0(fd)` is one
 //!   `napi_get_cb_info`, one `napi_get_value_int32`, the syscall and one
-//!   `napi_get_boolean`. This is the floor: the same syscall behind a bare
-//!   N-API function.
+//!   `napi_get_boolean` — what one JavaScript → native crossing adds.
 //! - `raw.RawTarget`: an N-API class (`napi_define_class` + `napi_wrap`)
 //!   holding a pidfd, whose `signal(n)` adds only the `napi_unwrap` of `this`
 //!   — the least a class-shaped `KillTarget#signal(0)` can cost.
@@ -19,7 +20,8 @@
 //!   one syscall, return a boolean).
 //!
 //! So `raw` → `#[napi]` is napi-rs's per-call cost, and `FloorTarget` →
-//! `KillTarget` is kill-target's own.
+//! `KillTarget` is kill-target's own. `raiseFileLimit` and `mallocInUse`
+//! serve the many-targets measurement.
 
 #![deny(clippy::all)]
 
@@ -106,6 +108,67 @@ pub fn pidfd_alive(fd: i32) -> bool {
   };
   // SAFETY: one pollfd we own, zero timeout.
   unsafe { libc::poll(&mut pollfd, 1, 0) == 0 }
+}
+
+/// The floor proper: `pidfd_send_signal(fd, 0)` `n` times in a native loop,
+/// so no call crosses from JavaScript per signal. Counts the deliveries.
+#[napi]
+pub fn pidfd_signal0_loop(fd: i32, n: u32) -> u32 {
+  (0..n).filter(|_| raw_pidfd_send_signal(fd, 0)).count() as u32
+}
+
+/// `pidfd_open(pid)` + `close` `n` times in a native loop. Counts the opens.
+#[napi]
+pub fn pidfd_open_close_loop(pid: i32, n: u32) -> u32 {
+  (0..n)
+    .filter(|_| {
+      let fd = raw_pidfd_open(pid);
+      fd >= 0 && close_fd(fd) == 0
+    })
+    .count() as u32
+}
+
+/// Raises this process's soft limit on open descriptors to at least `want`
+/// (and the hard limit with it, where the process may). Returns the soft
+/// limit in force afterwards.
+#[napi]
+pub fn raise_file_limit(want: f64) -> f64 {
+  let mut limit = libc::rlimit {
+    rlim_cur: 0,
+    rlim_max: 0,
+  };
+  // SAFETY: one rlimit struct we own.
+  unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) };
+  let want = want as libc::rlim_t;
+  if limit.rlim_cur < want {
+    let raised = libc::rlimit {
+      rlim_cur: want,
+      rlim_max: limit.rlim_max.max(want),
+    };
+    let capped = libc::rlimit {
+      rlim_cur: want.min(limit.rlim_max),
+      rlim_max: limit.rlim_max,
+    };
+    // SAFETY: as above; raising the hard limit needs CAP_SYS_RESOURCE, so
+    // without it only the soft limit goes up, to the hard one.
+    unsafe {
+      if libc::setrlimit(libc::RLIMIT_NOFILE, &raised) != 0 {
+        libc::setrlimit(libc::RLIMIT_NOFILE, &capped);
+      }
+      libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit);
+    }
+  }
+  limit.rlim_cur as f64
+}
+
+/// Bytes the C heap has handed out and not taken back, in every arena
+/// (`mallinfo2`: `uordblks` + `hblkhd`). The V8 heap is not in it: this is
+/// native memory only.
+#[napi]
+pub fn malloc_in_use() -> f64 {
+  // SAFETY: mallinfo2 only reads the allocator's own statistics.
+  let info = unsafe { libc::mallinfo2() };
+  (info.uordblks + info.hblkhd) as f64
 }
 
 /// The least a napi-rs class wrapping a pidfd can do.

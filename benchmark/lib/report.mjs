@@ -1,0 +1,86 @@
+// The printed table and the targets of the README's Benchmarks section.
+
+import { median } from './harness.mjs'
+
+const ns = (v) => (v >= 100 ? Math.round(v).toLocaleString('en-US') : v.toFixed(1))
+const x = (v) => (v === undefined ? '—' : `${v.toFixed(2)}×`)
+const bytes = (v) => `${Math.round(v).toLocaleString('en-US')} B`
+
+
+/** Each target: what was measured, the goal, and whether it was met. */
+export function assess(results) {
+  const signal = results.speed[0].rows[0]
+  const open = results.speed[2].rows[0]
+  const { scale, latency, terminate } = results
+  const extraThreads = scale.threads.during - scale.threads.beforeAddon
+  const idleMs = scale.idleCpuMs.waiting - scale.idleCpuMs.baseline
+  return [
+    ['signal(0) ÷ floor', signal.vsFloor, '≤ 1.05×', signal.vsFloor <= 1.05, x],
+    ['signal(0) ÷ child.kill(0)', signal.vsChildKill, '≤ 1.20×', signal.vsChildKill <= 1.2, x],
+    ['fromPid + close ÷ floor', open.vsFloor, '≤ 1.20×', open.vsFloor <= 1.2, x],
+    ["exit → waitForExit ÷ exit → 'exit'", latency.ratio, '≤ 1.00×', latency.ratio <= 1, x],
+    [`extra threads, ${scale.targets} waiting`, extraThreads, '≤ 2', extraThreads <= 2, String],
+    [`idle CPU over 2 s, ${scale.targets} waiting`, idleMs, '~0 (≤ 20 ms)', idleMs <= 20, (v) => `${v.toFixed(1)} ms`],
+    ['native memory per waiting target', scale.perWaitingTarget.native, '≤ 1,024 B', scale.perWaitingTarget.native <= 1024, bytes],
+    [`terminate() × ${terminate.children} ÷ kill + 'exit'`, terminate.ratio, '≤ 1.00×', terminate.ratio <= 1, x],
+  ].map(([what, value, goal, met, format]) => ({ what, value, shown: format(value), goal, met }))
+}
+
+export function report(results) {
+  const lines = []
+  const line = (text = '') => lines.push(text)
+  const { machine: m, config, latency, scale, terminate } = results
+  line(
+    `kill-target bench${config.quick ? ' (quick smoke pass: figures are not meaningful)' : ''} · node ${m.node} · ` +
+      `linux ${m.kernel} · ${m.cpus} cpus (${m.cpuModel}) · pidfd ${m.capabilities.pidfd}`,
+  )
+  line(`ns/op: median of ${config.rounds} interleaved rounds; a ratio is the median of same-round ratios.`)
+  line()
+  const cols = [16, 36, 9, 16, 8]
+  const cells = (c) => c.map((v, i) => (i < 2 ? String(v).padEnd(cols[i]) : String(v).padStart(cols[i]))).join('')
+  line(cells(['', '', 'ns/op', '÷child.kill(0)', '÷floor']))
+  for (const group of results.speed) {
+    line(`${group.title} — floor: ${group.floor}`)
+    for (const r of group.rows) {
+      const who = r.who.startsWith('▸') ? r.who : `  ${r.who}`
+      line(cells([who, r.name, ns(median(r.samples)), x(r.vsChildKill), r.isFloor ? 'floor' : x(r.vsFloor)]))
+    }
+  }
+  line()
+  line(
+    `exit → notified, median of ${latency.trials} each: waitForExit() ${latency.waitForExitUs.toFixed(0)} µs · ` +
+      `'exit' event ${latency.exitUs.toFixed(0)} µs · ratio ${x(latency.ratio)}`,
+  )
+  const t = scale.threads
+  line(
+    `${scale.targets} targets waiting: threads ${t.beforeAddon} before loading the addon, ${t.before} loaded, ` +
+      `${t.during} with every wait pending`,
+  )
+  line(
+    `  CPU over 2 idle s: ${scale.idleCpuMs.waiting.toFixed(1)} ms with the waits, ` +
+      `${scale.idleCpuMs.baseline.toFixed(1)} ms before them · all resolved ${scale.allResolvedMs.toFixed(0)} ms after the kills`,
+  )
+  for (const [label, per] of [
+    ['per open target', scale.perOpenTarget],
+    ['per waiting target', scale.perWaitingTarget],
+  ]) {
+    line(`  ${label.padEnd(19)} native ${bytes(per.native).padStart(7)} · RSS ${bytes(per.rss).padStart(7)} · JS heap ${bytes(per.heap).padStart(7)}`)
+  }
+  line(
+    `terminate() × ${terminate.children}: ${terminate.terminateMs.map((v) => v.toFixed(0)).join(' / ')} ms · ` +
+      `child.kill() + 'exit': ${terminate.killMs.map((v) => v.toFixed(0)).join(' / ')} ms · ratio of medians ${x(terminate.ratio)}`,
+  )
+  line()
+  line('targets')
+  for (const a of assess(results)) {
+    line(`  ${a.met ? 'met   ' : 'MISSED'}  ${a.what.padEnd(42)} ${a.shown.padStart(9)}   goal ${a.goal}`)
+  }
+  line()
+  line(`total ${results.seconds.toFixed(1)} s`)
+  if (results.failures.length) {
+    line()
+    line('CHECK FAILED:')
+    for (const failure of results.failures) line(`  - ${failure}`)
+  }
+  return lines.join('\n')
+}

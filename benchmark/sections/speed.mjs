@@ -1,0 +1,89 @@
+// Items 1 and 2: `signal(0)` and `fromPid` + `close`, ns/op, against Node's
+// own kill and against the floor — the same system call issued in a native
+// loop inside this process, measured in the same interleaved rounds.
+//
+// The rows between kill-target and the floor split the gap: a bare N-API
+// function (one JavaScript → native crossing per call), an N-API class
+// method (adds the unwrap of `this`), and the same method through napi-rs's
+// generated glue.
+
+import { check, fdCount, makeCase, measure, ratio, settle, sleeper, spawned } from '../lib/harness.mjs'
+
+const KT = '▸ kill-target'
+
+export async function speed({ KillTarget, floor, rounds, roundMs }) {
+  const host = sleeper()
+  await spawned(host)
+  const target = KillTarget.fromChildProcess(host)
+  check(target.raceFree, 'the benchmark target is not race-free (no pidfd)')
+  const fd = floor.raw.pidfdOpen(host.pid)
+  check(fd >= 0, `floor pidfdOpen failed: errno ${-fd}`)
+  const floorTarget = new floor.FloorTarget(host.pid)
+  const rawTarget = new floor.raw.RawTarget(host.pid)
+  const c = { KillTarget, target, child: host, pid: host.pid, process, floor, raw: floor.raw, fd, floorTarget, rawTarget }
+
+  const signal = [
+    makeCase(KT, 'target.signal(0)', 'c.target.signal(0)', c),
+    makeCase('node', 'child.kill(0)', 'c.child.kill(0)', c, { node: 'child' }),
+    makeCase('node', 'process.kill(pid, 0)', 'c.process.kill(c.pid, 0)', c),
+    makeCase('napi-rs class', 'FloorTarget#signal(0)', 'c.floorTarget.signal(0)', c),
+    makeCase('N-API class', 'RawTarget#signal(0)', 'c.rawTarget.signal(0)', c),
+    makeCase('N-API fn', 'pidfdSignal0(fd)', 'c.raw.pidfdSignal0(c.fd)', c),
+    makeCase('native loop', 'pidfd_send_signal(fd, 0)', '', c, {
+      isFloor: true,
+      loop: (c, n) => c.floor.pidfdSignal0Loop(c.fd, n),
+    }),
+  ]
+  const overhead = [
+    makeCase(KT, 'target.pid (getter)', 'c.target.pid === c.pid', c),
+    makeCase('napi-rs class', 'FloorTarget#noop()', '(c.floorTarget.noop(), true)', c),
+    makeCase('napi-rs fn', 'noop()', '(c.floor.noop(), true)', c),
+    makeCase('N-API fn', 'noop()', '(c.raw.noop(), true)', c, { isFloor: true }),
+  ]
+  measure([...signal, ...overhead], { rounds, roundMs })
+
+  // Opening allocates (objects, finalizers): rounds of its own, so that
+  // garbage does not land in the rounds above.
+  await settle()
+  const fdsBefore = fdCount()
+  const open = [
+    makeCase(KT, 'fromPid(pid) + close()', '(c.t = c.KillTarget.fromPid(c.pid), c.t.close(), true)', c),
+    makeCase(KT, 'fromChildProcess(child) + close()', '(c.t = c.KillTarget.fromChildProcess(c.child), c.t.close(), true)', c),
+    makeCase('napi-rs class', 'new FloorTarget(pid) + close()', '(c.f = new c.floor.FloorTarget(c.pid), c.f.close(), true)', c),
+    makeCase('N-API fn', 'pidfdOpen(pid) + closeFd(fd)', 'c.raw.closeFd(c.raw.pidfdOpen(c.pid)) === 0', c),
+    makeCase('native loop', 'pidfd_open + close', '', c, {
+      isFloor: true,
+      loop: (c, n) => c.floor.pidfdOpenCloseLoop(c.pid, n),
+    }),
+  ]
+  measure(open, { rounds, roundMs })
+  await settle()
+  check(fdCount() === fdsBefore, `open + close left ${fdCount() - fdsBefore} descriptors open`)
+
+  target.close()
+  floorTarget.close()
+  floor.raw.closeFd(fd)
+  host.kill('SIGKILL')
+
+  const childKill = signal.find((x) => x.node === 'child')
+  const group = (title, floorName, cases, withNode) => {
+    const floorCase = cases.find((x) => x.isFloor)
+    return {
+      title,
+      floor: floorName,
+      rows: cases.map((x) => ({
+        who: x.who,
+        name: x.name,
+        samples: x.samples,
+        vsChildKill: withNode ? ratio(x, childKill) : undefined,
+        vsFloor: x.isFloor ? 1 : ratio(x, floorCase),
+        isFloor: Boolean(x.isFloor),
+      })),
+    }
+  }
+  return [
+    group('signal(0)', 'pidfd_send_signal in a native loop', signal, true),
+    group('call overhead alone, no system call', 'an empty N-API function', overhead, true),
+    group('open + close', 'pidfd_open + close in a native loop', open, false),
+  ]
+}
