@@ -16,9 +16,9 @@ import type { ExecutionContext } from 'ava'
 import { fileURLToPath } from 'node:url'
 import { join } from 'node:path'
 
-import { KillTarget, capabilities } from '../index.js'
+import { capabilities } from '../index.js'
 import { probePidNamespaces, runInPidNamespace } from '../examples/pid-reuse.mjs'
-import { testUnless } from './helpers.mts'
+import { testUnless, withoutPidfd } from './helpers.mts'
 
 const SCENARIO = join(fileURLToPath(new URL('.', import.meta.url)), 'fixtures', 'race-scenario.mjs')
 
@@ -47,13 +47,7 @@ const noNamespaces = namespace.ok
   : `PID namespaces are not permitted here (${namespace.reason})`
 
 // Race-freedom is only claimed where targets hold pidfds.
-const pidfd = (() => {
-  const self = KillTarget.fromPid(process.pid)
-  const raceFree = self.raceFree
-  self.close()
-  return raceFree
-})()
-const noPidfd = pidfd ? null : 'this kernel gives no pidfds (raceFree is false), so no race-freedom is claimed'
+const noPidfd = withoutPidfd()
 const noGroupSignal = capabilities().groupSignal
   ? null
   : 'capabilities().groupSignal is false (Linux < 6.9), so signalGroup falls back to killpg(2), which is not race-free'
