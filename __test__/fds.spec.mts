@@ -50,7 +50,7 @@ test.serial(`${CYCLES.toLocaleString('en')} targets left to the garbage collecto
   t.true(openFds() <= before + SLACK, `${before} descriptors before, ${openFds()} after`)
 })
 
-test.serial(`${WAITED.toLocaleString('en')} targets that waited (a second descriptor, in the epoll set) and were closed give both back`, async (t) => {
+test.serial(`${WAITED.toLocaleString('en')} targets that each waited and were closed give every descriptor back`, async (t) => {
   const pid = sleeper(t).pid!
   await KillTarget.fromPid(pid).waitForExit({ timeout: 0 }) // the runtime's own descriptors
   const before = openFds()
