@@ -1,6 +1,6 @@
 # shellcheck shell=bash
 # The phase runner shared by the qemu drivers (scripts/arm64.sh,
-# scripts/old-kernel.sh); sourced by them, never run. A driver sources it
+# scripts/kernels.sh); sourced by them, never run. A driver sources it
 # first, then sets its own settings and defines its phase_NAME functions, and
 # ends with `phases_main "$@"`; its main() then calls start_clock and
 # run_phase.
@@ -18,9 +18,9 @@
 #   TIMING_WIDTH  width of the name column in the timings summary (required)
 #   APT_OPTS      options for the apt-get runs apt_ensure makes (default none)
 #   LOG_TAG       prefix of every log line (default: the driver's file name)
-# Hook: on_phase_end NAME START_MS END_MS, called after each phase (whether
-# it passed or not) before its failure is reported; a no-op unless the
-# driver defines its own.
+# Hook: on_phase_end NAME START_MS END_MS ARG..., called after each phase
+# (whether it passed or not) before its failure is reported; a no-op unless
+# the driver defines its own.
 
 # The driver's own path (bash DRIVER re-runs it) and the repository root
 # (which only the drivers use).
@@ -96,24 +96,28 @@ add_timing() {
   TIMINGS+=("$(printf "%-${TIMING_WIDTH:?set by the driver}s %8s" "$1" "$(fmt_ms "$2")")")
 }
 
-# run_phase NAME BUDGET_SECONDS: runs phase_NAME in a child bash under
-# `timeout`, bounded by its budget and by what is left before DEADLINE.
-# `timeout` gives the child its own process group and kills the whole group,
-# so cargo's rustc, qemu and their children go too.
+# run_phase NAME BUDGET_SECONDS [ARG...]: runs `phase_NAME ARG...` in a
+# child bash under `timeout`, bounded by its budget and by what is left
+# before DEADLINE. `timeout` gives the child its own process group and kills
+# the whole group, so cargo's rustc, qemu and their children go too. The
+# phase is reported as "NAME ARG...", so one phase run for several things
+# (a VM per kernel) has a timing row for each.
 run_phase() {
-  local name=$1 budget=$2 left limit start rc=0
+  local name=$1 budget=$2 label left limit start rc=0
+  shift 2
+  label="$name${*:+ $*}"
   left=$((DEADLINE - $(date +%s)))
-  ((left > 0)) || die "out of time before phase $name"
+  ((left > 0)) || die "out of time before phase $label"
   limit=$((budget < left ? budget : left))
-  log "phase $name (limit ${limit}s)"
+  log "phase $label (limit ${limit}s)"
   start=$(now_ms)
-  timeout --kill-after="${KILL_AFTER:?set by the driver}" "$limit" bash "$SELF" __phase "$name" || rc=$?
-  add_timing "$name" $(($(now_ms) - start))
-  on_phase_end "$name" "$start" "$(now_ms)"
+  timeout --kill-after="${KILL_AFTER:?set by the driver}" "$limit" bash "$SELF" __phase "$name" "$@" || rc=$?
+  add_timing "$label" $(($(now_ms) - start))
+  on_phase_end "$name" "$start" "$(now_ms)" "$@"
   if ((rc == 124 || rc == 137)); then
-    die "phase $name timed out after ${limit}s"
+    die "phase $label timed out after ${limit}s"
   elif ((rc != 0)); then
-    die "phase $name failed (exit $rc)"
+    die "phase $label failed (exit $rc)"
   fi
 }
 
@@ -125,11 +129,11 @@ report_timings() {
   log "  $(printf "%-${TIMING_WIDTH}s %8s" total "$(fmt_ms $(($(now_ms) - START_MS)))")"
 }
 
-# The last line of a driver: `bash DRIVER __phase NAME` (run_phase's child)
-# runs phase_NAME; anything else goes to the driver's main.
+# The last line of a driver: `bash DRIVER __phase NAME ARG...` (run_phase's
+# child) runs `phase_NAME ARG...`; anything else goes to the driver's main.
 phases_main() {
   if [[ ${1:-} == __phase ]]; then
-    "phase_$2"
+    "phase_$2" "${@:3}"
     return
   fi
   main "$@"

@@ -1,9 +1,7 @@
-// What the smoke scripts share: TAP-like `ok` / `not ok` lines counted as
-// they go, a watchdog, and the summary that sets the exit code. Imported by
-// scripts/arm64-smoke.mjs (an arm64 Node under qemu-user, from the repo) and
-// scripts/old-kernel-smoke.mjs (in a Linux 6.1 VM, where old-kernel.sh
-// copies this file next to it). Hence node: builtins only: the VM's initramfs
-// holds no node_modules.
+// What a smoke script needs: TAP-like `ok` / `not ok` lines counted as they
+// go, a watchdog, and the summary that sets the exit code. Imported by
+// scripts/arm64-smoke.mjs (an arm64 Node under qemu-user, from the repo).
+// node: builtins only, so a smoke runs wherever Node does.
 
 let passed = 0
 let failed = 0
