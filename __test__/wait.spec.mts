@@ -1,7 +1,7 @@
 // Waiting for exit without reaping, and terminating with escalation.
 import type { ChildProcess } from 'node:child_process'
 import { getEventListeners, once } from 'node:events'
-import { readFileSync } from 'node:fs'
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs'
 
 import test, { type ExecutionContext } from 'ava'
 
@@ -39,6 +39,24 @@ function threads(): number {
   return Number(/^Threads:\s+(\d+)/m.exec(status)![1])
 }
 
+/**
+ * The pidfds this process has in an epoll set, from /proc's fdinfo (an
+ * epoll set may be open under several descriptors: each pidfd counts once).
+ */
+function watchedPidfds(): Set<string> {
+  const link = (fd: string) => {
+    try {
+      return readlinkSync(`/proc/self/fd/${fd}`)
+    } catch {
+      return '' // closed since the listing
+    }
+  }
+  const watched = readdirSync('/proc/self/fd')
+    .filter((fd) => link(fd) === 'anon_inode:[eventpoll]')
+    .flatMap((fd) => [...readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8').matchAll(/^tfd:\s+(\d+)/gm)].map((m) => m[1]))
+  return new Set(watched.filter((fd) => link(fd) === 'anon_inode:[pidfd]'))
+}
+
 test('waitForExit resolves true when the process exits, and Node still reaps it', async (t) => {
   const child = shell(t, 'sleep 0.1; exit 5')
   const target = KillTarget.fromChildProcess(child)
@@ -46,6 +64,23 @@ test('waitForExit resolves true when the process exits, and Node still reaps it'
   t.false(target.isAlive())
   t.deepEqual(await exitOf(child), [5, null])
 })
+
+testUnless(
+  [capabilities().pidfd ? null : 'without pidfds waits poll by pid (see fallback.spec)'],
+  'a pending wait watches the pidfd in an epoll set: it waits on readiness, it does not poll',
+  async (t) => {
+    const child = sleeper(t)
+    const target = KillTarget.fromChildProcess(child)
+    const before = watchedPidfds().size
+    const wait = target.waitForExit()
+    // The registration happens on the runtime's thread: give it time.
+    for (let i = 0; i < 100 && watchedPidfds().size === before; i++) await delay(20)
+    t.is(watchedPidfds().size, before + 1)
+    child.kill('SIGKILL')
+    t.true(await wait)
+  },
+  { serial: true },
+)
 
 test('waitForExit resolves false when the timeout passes first, and the process lives on', async (t) => {
   const child = sleeper(t)
