@@ -25,12 +25,15 @@ pub fn pid(value: &Unknown, name: &'static str) -> Checked<Pid> {
 
 /// A signal name or number; `undefined` means `fallback`.
 pub fn signal(value: &Unknown, name: &'static str, fallback: Signal) -> Checked<Signal> {
-  // Numbers first: `signal(0)` is the hot path, and this costs one N-API call.
-  if let Some(number) = number_of(value) {
-    let number = in_range(number, value, name, 0, MAX_SIGNAL.into())?;
-    return Ok(Signal::from_number(number as i32).expect("0..=64 was checked"));
-  }
+  // The type first: reading a number out of anything else fails with an
+  // error napi-rs allocates and formats, which names and `undefined` would
+  // pay on every call.
   match kind(value) {
+    ValueType::Number => {
+      let number = number_of(value).unwrap_or(f64::NAN);
+      let number = in_range(number, value, name, 0, MAX_SIGNAL.into())?;
+      Ok(Signal::from_number(number as i32).expect("0..=64 was checked"))
+    }
     ValueType::Undefined => Ok(fallback),
     ValueType::String => {
       let text = string_of(value);

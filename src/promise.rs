@@ -1,16 +1,24 @@
 //! Turns a job on a target into a JavaScript promise: the job runs on the
 //! runtime, stops when the caller's AbortSignal fires or the target is
 //! closed, and a failure rejects with its Node-shaped error.
+//!
+//! Every promise settles through one threadsafe function per JavaScript
+//! thread. napi-rs's own futures make one per promise (each with a libuv
+//! handle, a queue and a cleanup hook): thousands of pending waits would
+//! each hold one, and libuv scans all of them at every wake-up.
 
+use std::cell::RefCell;
 use std::future::{ready, Future};
 use std::pin::Pin;
 use std::sync::Arc;
 
-use napi::bindgen_prelude::{Env, JsObjectValue, Object, PromiseRaw, Result, ToNapiValue};
-use napi::JsValue;
+use napi::bindgen_prelude::{Env, JsObjectValue, Object, PromiseRaw, Result, ToNapiValue, Unknown};
+use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
+use napi::{JsError, JsValue, Status};
 
-use crate::abort::{self, State};
+use crate::abort::{self, AbortLink, State};
 use crate::errors::Failure;
+use crate::sys;
 use crate::target::Target;
 use crate::wait::until_stopped;
 
@@ -20,11 +28,22 @@ type Job<T> = Pin<Box<dyn Future<Output = std::result::Result<T, Failure>> + Sen
 /// its options and the method's own options `P`; or why it cannot start.
 pub type Request<'env, P> = std::result::Result<(Arc<Target>, Option<Object<'env>>, P), Failure>;
 
+/// Work for the JavaScript thread: settle one promise.
+type Settle = Box<dyn FnOnce(&Env) + Send>;
+
+/// Weak: it holds the event loop only while a promise is pending (`hold`).
+type Channel = ThreadsafeFunction<Settle, (), (), Status, false, true>;
+
+thread_local! {
+  /// This JavaScript thread's channel and how many of its promises are pending.
+  static CHANNEL: RefCell<Option<(Arc<Channel>, usize)>> = const { RefCell::new(None) };
+}
+
 pub fn spawn<'env, P, T, V, Fut>(
   env: &'env Env,
   request: Request<'env, P>,
   job: impl FnOnce(Arc<Target>, P) -> Fut,
-  finish: impl FnOnce(T) -> V + 'static,
+  finish: impl FnOnce(T) -> V + Send + 'static,
 ) -> Result<PromiseRaw<'env, V>>
 where
   T: Send + 'static,
@@ -42,8 +61,13 @@ where
       };
       let closed = target.closed();
       let pid = target.pid().as_raw();
-      let run =
-        |fired| -> Job<T> { Box::pin(until_stopped(job(target, options), fired, closed, pid)) };
+      // The job in a box of its own: moved into `until_stopped` inline, it
+      // would be stored twice in that future (as argument and as local), and
+      // a pending wait would carry both copies.
+      let run = |fired| -> Job<T> {
+        let work = Box::pin(job(target, options));
+        Box::pin(until_stopped(work, fired, closed, pid))
+      };
       let work = match state {
         Some(State::Aborted) => Box::pin(ready(Err(Failure::Aborted))),
         Some(State::Armed(fired)) => run(Some(fired)),
@@ -52,17 +76,87 @@ where
       (link, work)
     }
   };
-  env.spawn_future_with_callback(async move { Ok(work.await) }, move |env, outcome| {
-    let reason = link.map(|link| link.unlink(env)).transpose()?;
-    match outcome {
-      Ok(value) => Ok(finish(value)),
-      Err(failure) => {
-        let mut error = failure.to_js(env)?;
-        if let (Failure::Aborted, Some(reason)) = (&failure, reason) {
-          error.set_named_property("cause", reason)?;
-        }
-        Err(napi::Error::from(error.to_unknown()))
+  let channel = hold(env)?;
+  let (deferred, promise) = sys::create_promise(env)?;
+  napi::bindgen_prelude::spawn(async move {
+    let outcome = work.await;
+    let settle: Settle = Box::new(move |env| {
+      let value = settled_value(env, link, outcome, finish);
+      // Only a dying environment refuses a settle; nothing is left to tell.
+      let _ = sys::settle(env, deferred, value);
+      let _ = release(env);
+    });
+    // Closing: the environment is going away with the promise.
+    let _ = channel.call(settle, ThreadsafeFunctionCallMode::NonBlocking);
+  });
+  Ok(PromiseRaw::new(env.raw(), promise.raw()))
+}
+
+/// What the promise settles with: `Ok` resolves, `Err` rejects.
+fn settled_value<'env, T, V: ToNapiValue>(
+  env: &'env Env,
+  link: Option<AbortLink>,
+  outcome: std::result::Result<T, Failure>,
+  finish: impl FnOnce(T) -> V,
+) -> std::result::Result<Unknown<'env>, Unknown<'env>> {
+  let rejection = |error: napi::Error| JsError::from(error).into_unknown(*env);
+  let reason = link
+    .map(|link| link.unlink(env))
+    .transpose()
+    .map_err(rejection)?;
+  match outcome {
+    Ok(value) => finish(value).into_unknown(env).map_err(rejection),
+    Err(failure) => {
+      let mut error = failure.to_js(env).map_err(rejection)?;
+      if let (Failure::Aborted, Some(reason)) = (&failure, reason) {
+        error
+          .set_named_property("cause", reason)
+          .map_err(rejection)?;
+      }
+      Err(error.to_unknown())
+    }
+  }
+}
+
+/// Counts one more pending promise on this thread, holding the event loop
+/// from the first; makes the channel at the first use.
+fn hold(env: &Env) -> Result<Arc<Channel>> {
+  CHANNEL.with(|cell| {
+    let mut slot = cell.borrow_mut();
+    let (channel, pending) = match slot.as_mut() {
+      Some(made) => made,
+      None => slot.insert((Arc::new(make_channel(env)?), 0)),
+    };
+    if *pending == 0 {
+      sys::hold_event_loop(env, &channel.handle, true)?;
+    }
+    *pending += 1;
+    Ok(channel.clone())
+  })
+}
+
+/// One promise fewer; the event loop is let go with the last.
+fn release(env: &Env) -> Result<()> {
+  CHANNEL.with(|cell| match cell.borrow_mut().as_mut() {
+    Some((channel, pending)) => {
+      *pending -= 1;
+      match *pending {
+        0 => sys::hold_event_loop(env, &channel.handle, false),
+        _ => Ok(()),
       }
     }
+    None => Ok(()),
   })
+}
+
+fn make_channel(env: &Env) -> Result<Channel> {
+  let function = env.create_function_from_closure::<(), (), _>("settle", |_| Ok(()))?;
+  function
+    .build_threadsafe_function::<Settle>()
+    .weak::<true>()
+    .callee_handled::<false>()
+    .build_callback(|call| {
+      (call.value)(&call.env);
+      Ok(())
+    })
 }

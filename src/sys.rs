@@ -1,5 +1,6 @@
-//! The system calls nix does not wrap, each wrapped once. Every `unsafe` in
-//! the crate lives in this file.
+//! The system calls nix does not wrap, each wrapped once, and the few N-API
+//! calls napi-rs has no safe form for (a promise settled through a channel
+//! shared by all promises). Every `unsafe` in the crate lives in this file.
 //!
 //! glibc has no `pidfd_send_signal` wrapper and only recent glibc has
 //! `pidfd_open`, so both go through `libc::syscall`. Variadic arguments are
@@ -11,15 +12,19 @@
 
 use std::io;
 #[cfg(target_os = "linux")]
-use std::os::fd::{AsRawFd, FromRawFd};
-use std::os::fd::{BorrowedFd, OwnedFd};
+use std::os::fd::FromRawFd;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 
 #[cfg(target_os = "linux")]
 use libc::c_long;
 use libc::{c_int, c_uint};
+use napi::bindgen_prelude::{Env, Object, Unknown};
+use napi::threadsafe_function::ThreadsafeFunctionHandle;
+use napi::JsValue;
 use nix::unistd::Pid;
 use tokio::io::unix::AsyncFd;
 use tokio::io::Interest;
+use tokio::sync::OnceCell;
 
 /// `PIDFD_SIGNAL_PROCESS_GROUP`: signal the group whose id is the pidfd's pid.
 #[cfg(target_os = "linux")]
@@ -79,12 +84,42 @@ pub fn pidfd_exit_status(pidfd: BorrowedFd<'_>) -> io::Result<Option<c_int>> {
   Ok((info.mask & libc::PIDFD_INFO_EXIT as u64 != 0).then_some(info.exit_code))
 }
 
-/// Registers a descriptor for readiness with the async runtime's epoll set.
-/// Must run inside the runtime.
-pub fn watch_readable(fd: OwnedFd) -> io::Result<AsyncFd<OwnedFd>> {
-  // SAFETY: the AsyncFd takes ownership of `fd`, so the descriptor stays
-  // open and refers to the same file for the AsyncFd's whole life.
-  Ok(unsafe { AsyncFd::register_with_interest(fd, Interest::READABLE) }?)
+/// A pidfd and, once a wait asks for it, its registration in the async
+/// runtime's epoll set. The one descriptor serves signals and waits alike.
+pub struct Pidfd {
+  // Declared before `fd`, so it is dropped (taken out of the epoll set)
+  // before the descriptor closes.
+  readiness: OnceCell<AsyncFd<RawFd>>,
+  fd: OwnedFd,
+}
+
+impl Pidfd {
+  pub fn new(fd: OwnedFd) -> Self {
+    Pidfd {
+      readiness: OnceCell::new(),
+      fd,
+    }
+  }
+
+  /// The descriptor in the runtime's epoll set, registered at the first
+  /// call. Must run inside the runtime.
+  pub async fn readiness(&self) -> io::Result<&AsyncFd<RawFd>> {
+    let register = || async {
+      // SAFETY: the registration lives in `self.readiness`, which is dropped
+      // before `self.fd`, and `self.fd` is never closed or replaced before:
+      // the number names the same open pidfd for the registration's life.
+      let registered =
+        unsafe { AsyncFd::register_with_interest(self.fd.as_raw_fd(), Interest::READABLE) };
+      registered.map_err(io::Error::from)
+    };
+    self.readiness.get_or_try_init(register).await
+  }
+}
+
+impl AsFd for Pidfd {
+  fn as_fd(&self) -> BorrowedFd<'_> {
+    self.fd.as_fd()
+  }
 }
 
 /// `kill(2)` to one process. nix's `kill` takes only the signals its `Signal`
@@ -126,6 +161,70 @@ pub fn fork_exiting_child() -> io::Result<Pid> {
     // SAFETY: `_exit` is always safe to call; it does not return.
     0 => unsafe { libc::_exit(0) },
     child => Ok(Pid::from_raw(child)),
+  }
+}
+
+/// A promise's resolver, settled once by [`settle`] on the JavaScript thread
+/// of the env that made it.
+pub struct Deferred(napi::sys::napi_deferred);
+
+// SAFETY: the handle is only carried across threads; it is used solely by
+// `settle`, which runs on its env's JavaScript thread.
+unsafe impl Send for Deferred {}
+
+/// A new pending promise and its resolver.
+pub fn create_promise<'env>(env: &'env Env) -> napi::Result<(Deferred, Object<'env>)> {
+  let (mut deferred, mut promise) = (std::ptr::null_mut(), std::ptr::null_mut());
+  // SAFETY: a live env on its own thread (an `&Env` exists only there) and
+  // two out-pointers we own.
+  let status = unsafe { napi::sys::napi_create_promise(env.raw(), &mut deferred, &mut promise) };
+  napi_status(status)?;
+  Ok((Deferred(deferred), Object::from_raw(env.raw(), promise)))
+}
+
+/// Resolves (`Ok`) or rejects (`Err`) the promise of `deferred`, which must
+/// come from `env`, the env of the thread this runs on.
+pub fn settle(env: &Env, deferred: Deferred, value: Result<Unknown, Unknown>) -> napi::Result<()> {
+  // SAFETY: `deferred` is unsettled (settling consumes it), belongs to `env`
+  // and we are on `env`'s thread; the value is a live handle of `env`.
+  let status = unsafe {
+    match value {
+      Ok(value) => napi::sys::napi_resolve_deferred(env.raw(), deferred.0, value.raw()),
+      Err(reason) => napi::sys::napi_reject_deferred(env.raw(), deferred.0, reason.raw()),
+    }
+  };
+  napi_status(status)
+}
+
+/// Makes the event loop wait for `channel` (`hold`), or stop waiting for it.
+/// napi-rs's own `refer`/`unref` need the function by `&mut`, which a channel
+/// shared with the runtime's tasks cannot lend.
+pub fn hold_event_loop(
+  env: &Env,
+  channel: &ThreadsafeFunctionHandle,
+  hold: bool,
+) -> napi::Result<()> {
+  channel.with_read_aborted(|aborted| {
+    if aborted {
+      return Ok(());
+    }
+    let raw = channel.get_raw();
+    // SAFETY: the function is not aborted (checked under its lock), so it is
+    // alive, and `env` is its env on its own thread.
+    let status = unsafe {
+      match hold {
+        true => napi::sys::napi_ref_threadsafe_function(env.raw(), raw),
+        false => napi::sys::napi_unref_threadsafe_function(env.raw(), raw),
+      }
+    };
+    napi_status(status)
+  })
+}
+
+fn napi_status(status: napi::sys::napi_status) -> napi::Result<()> {
+  match status {
+    napi::sys::Status::napi_ok => Ok(()),
+    status => Err(napi::Error::from_status(napi::Status::from(status))),
   }
 }
 

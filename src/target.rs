@@ -3,13 +3,13 @@
 //! nobody: once it is reaped they fail with ESRCH, whoever has the number now.
 
 use std::io;
-use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::os::fd::{AsFd, BorrowedFd, RawFd};
 
 use nix::errno::Errno;
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::unistd::{getpid, Pid};
 use tokio::io::unix::AsyncFd;
-use tokio::sync::{watch, OnceCell};
+use tokio::sync::watch;
 
 use crate::errors::Failure;
 use crate::probe::{self, Features};
@@ -19,10 +19,7 @@ use crate::sys;
 pub struct Target {
   pid: Pid,
   features: Features,
-  pidfd: Option<OwnedFd>,
-  /// A duplicate of the pidfd in the runtime's epoll set, made at the first
-  /// wait and shared by every wait after it.
-  exit_watch: OnceCell<AsyncFd<OwnedFd>>,
+  pidfd: Option<sys::Pidfd>,
   /// Becomes true on `close()`, so pending waits can give up.
   closed: watch::Sender<bool>,
 }
@@ -41,7 +38,7 @@ impl Target {
   pub fn open(pid: Pid) -> Result<Self, Failure> {
     let features = probe::features();
     let pidfd = match features.pidfd.then(|| sys::pidfd_open(pid)) {
-      Some(Ok(fd)) => Some(fd),
+      Some(Ok(fd)) => Some(sys::Pidfd::new(fd)),
       Some(Err(error)) if !sys::out_of_descriptors(&error) => {
         return Err(Failure::sys("pidfd_open", error, pid));
       }
@@ -60,7 +57,6 @@ impl Target {
       pid,
       features,
       pidfd,
-      exit_watch: OnceCell::new(),
       closed: watch::channel(false).0,
     })
   }
@@ -172,16 +168,12 @@ impl Target {
   }
 
   /// The pidfd in the async runtime's epoll set: it turns readable when the
-  /// process exits. Registered once, as a copy the runtime owns. Must run
-  /// inside the runtime.
-  pub async fn exit_watch(&self, fd: BorrowedFd<'_>) -> Result<&AsyncFd<OwnedFd>, Failure> {
-    let register = || async move {
-      let copy = fd
-        .try_clone_to_owned()
-        .map_err(|e| Failure::sys("fcntl", e, self.pid))?;
-      sys::watch_readable(copy).map_err(|e| Failure::sys("epoll_ctl", e, self.pid))
-    };
-    self.exit_watch.get_or_try_init(register).await
+  /// process exits. Registered at the first wait, shared by every wait after
+  /// it. `None` without a pidfd. Must run inside the runtime.
+  pub async fn exit_watch(&self) -> Option<Result<&AsyncFd<RawFd>, Failure>> {
+    let pidfd = self.pidfd.as_ref()?;
+    let registered = pidfd.readiness().await;
+    Some(registered.map_err(|e| Failure::sys("epoll_ctl", e, self.pid)))
   }
 
   /// Wakes every wait on this target with "closed".

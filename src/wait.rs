@@ -16,17 +16,15 @@ const MAX_POLL_INTERVAL: Duration = Duration::from_millis(100);
 
 /// Resolves once the process has exited (a zombie counts).
 pub async fn exited(target: &Target) -> Result<(), Failure> {
-  let Some(fd) = target.pidfd() else {
-    return poll_until_exited(target).await;
-  };
-  let watch = match target.exit_watch(fd).await {
-    Ok(watch) => watch,
-    // No descriptor left for the runtime's copy: poll the pidfd instead.
-    Err(Failure::Sys {
-      errno: Errno::EMFILE | Errno::ENFILE,
+  let watch = match target.exit_watch().await {
+    Some(Ok(watch)) => watch,
+    // No pidfd, or the user's limit on epoll watches is reached: poll.
+    None
+    | Some(Err(Failure::Sys {
+      errno: Errno::ENOSPC,
       ..
-    }) => return poll_until_exited(target).await,
-    Err(failure) => return Err(failure),
+    })) => return poll_until_exited(target).await,
+    Some(Err(failure)) => return Err(failure),
   };
   let ready = watch.readable().await;
   // Exit is for ever: keep the readiness so every later wait returns at once.
