@@ -30,7 +30,10 @@ process.on('exit', () => {
 /** Starts `n` sleepers from a bash helper; resolves with their pids. */
 function sleepers(n) {
   const script = 'for ((i = 0; i < $1; i++)); do sleep 1000 & echo $!; done; echo ready; wait'
-  const helper = spawn('bash', ['-c', script, 'bash', String(n)], { stdio: ['ignore', 'pipe', 'inherit'], detached: true })
+  const helper = spawn('bash', ['-c', script, 'bash', String(n)], {
+    stdio: ['ignore', 'pipe', 'ignore'],
+    detached: true,
+  })
   helpers.add(helper)
   const exited = new Promise((resolve) => helper.once('exit', resolve)).then(() => helpers.delete(helper))
   let text = ''

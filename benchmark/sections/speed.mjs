@@ -29,6 +29,9 @@ export async function speed({ KillTarget, floor, rounds, roundMs }) {
     makeCase('napi-rs class', 'FloorTarget#signal(0)', 'c.floorTarget.signal(0)', c),
     makeCase('N-API class', 'RawTarget#signal(0)', 'c.rawTarget.signal(0)', c),
     makeCase('N-API fn', 'pidfdSignal0(fd)', 'c.raw.pidfdSignal0(c.fd)', c),
+    // By name: SIGCONT does nothing to a process that is not stopped.
+    makeCase(KT, "target.signal('SIGCONT')", "c.target.signal('SIGCONT')", c),
+    makeCase('node', "child.kill('SIGCONT')", "c.child.kill('SIGCONT')", c),
     makeCase('native loop', 'pidfd_send_signal(fd, 0)', '', c, {
       isFloor: true,
       loop: (c, n) => c.floor.pidfdSignal0Loop(c.fd, n),
