@@ -12,6 +12,7 @@
 // the epoll entries) is in neither.
 
 import { spawn } from 'node:child_process'
+import { readFileSync, readdirSync, readlinkSync } from 'node:fs'
 
 import { check, fdCount, openFileLimit, progress, settle, sleep, threadCount } from '../lib/harness.mjs'
 
@@ -51,6 +52,24 @@ const snapshot = async (floor) => {
   return { malloc: floor.mallocInUse(), rss, heapUsed, fds: fdCount() }
 }
 
+/** How many pidfds this process has in its epoll sets, from /proc's fdinfo. */
+function watchedPidfds() {
+  const link = (fd) => {
+    try {
+      return readlinkSync(`/proc/self/fd/${fd}`)
+    } catch {
+      return '' // closed since the listing
+    }
+  }
+  const watched = new Set()
+  for (const fd of readdirSync('/proc/self/fd').filter((fd) => link(fd) === 'anon_inode:[eventpoll]')) {
+    for (const [, tfd] of readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8').matchAll(/^tfd:\s+(\d+)/gm)) {
+      if (link(tfd) === 'anon_inode:[pidfd]') watched.add(tfd)
+    }
+  }
+  return watched.size
+}
+
 /** CPU time (user + system, all threads) this process uses over `ms` of idling. */
 async function idleCpu(ms) {
   const before = process.cpuUsage()
@@ -60,10 +79,9 @@ async function idleCpu(ms) {
 }
 
 export async function scale({ KillTarget, floor, targets: wanted, threadsBeforeAddon }) {
-  // Each waiting target holds two descriptors: its pidfd and the copy in the
-  // runtime's epoll set.
-  const limit = floor.raiseFileLimit(2 * wanted + fdCount() + 256)
-  const n = Math.min(wanted, Math.floor((limit - fdCount() - 256) / 2))
+  // Each target holds one descriptor, its pidfd, waiting or not.
+  const limit = floor.raiseFileLimit(wanted + fdCount() + 256)
+  const n = Math.min(wanted, limit - fdCount() - 256)
   check(n === wanted, `only ${n} of ${wanted} targets fit the ${limit}-descriptor limit`)
   const fdsAtStart = fdCount()
 
@@ -78,8 +96,9 @@ export async function scale({ KillTarget, floor, targets: wanted, threadsBeforeA
   const targets = pids.map((pid) => KillTarget.fromPid(pid))
   const opened = await snapshot(floor)
   const waits = targets.map((target) => target.waitForExit())
-  for (let i = 0; i < 500 && fdCount() < opened.fds + n; i++) await sleep(10)
-  check(fdCount() === opened.fds + n, `${n} waits hold ${fdCount() - opened.fds} epoll copies, not ${n}`)
+  // The runtime's thread registers each pidfd in its epoll set.
+  for (let i = 0; i < 100 && watchedPidfds() < n; i++) await sleep(50)
+  check(watchedPidfds() === n, `${watchedPidfds()} of ${n} waiting pidfds are in an epoll set`)
   const waiting = await snapshot(floor)
   const threadsDuring = threadCount()
   const idleWaitingMs = await idleCpu(2000)
