@@ -169,7 +169,11 @@ raceTest('control: with KILL_TARGET_DISABLE_PIDFD=1 the same stale signalGroup()
 raceTest('control: with KILL_TARGET_DISABLE_PIDFD=1 the same stale terminate() kills the newcomer', [noNamespaces], async (t) => {
   const report = await scenario(t, 'terminate', disabled)
   t.false(report.raceFree)
-  t.deepEqual(report.result, { exited: true, forced: false, signals: ['SIGTERM', 'SIGCONT'] })
+  // The SIGCONT after it is listed only if delivered: not when the newcomer
+  // died of the SIGTERM and was reaped first (as on a slow machine).
+  const { signals, ...result } = report.result as { signals: string[] }
+  t.deepEqual(result, { exited: true, forced: false })
+  t.true(['SIGTERM,SIGCONT', 'SIGTERM'].includes(signals.join()), `signals: ${signals}`)
   hit(t, report)
 })
 
