@@ -38,7 +38,7 @@
 #   initramfs  one for every kernel (nothing in it depends on the kernel):
 #              busybox, node, unshare, the libraries ldd lists, the package,
 #              its tests and the node_modules they load, as an uncompressed
-#              cpio
+#              cpio; and the spec files to run (VM_SPECS)
 #   vm VERSION boots it on that kernel; init prints capabilities(), runs ava
 #              with --tap, and powers off. The console is shown live and kept
 #              in .cache/kernels/VERSION/console.log; timings split it into
@@ -76,6 +76,18 @@ BUSYBOX_PACKAGE=busybox-static
 # unshare with --fork and --kill-child (busybox's has neither), for the race
 # tests; the keyring the suites' package lists are checked against.
 APT_PACKAGES=(qemu-system-x86 cpio util-linux debian-archive-keyring)
+
+# The spec files the VMs run: the ones whose outcome depends on the kernel
+# (what the probe finds, which system call each method makes, how pid reuse
+# is forced). The others take minutes each under emulation for what the
+# package does the same on every kernel with pidfds, and run on the host:
+# fds (100,000-target descriptor cycles), hostile (argument fuzzing,
+# refused before any system call), reap (1,000 trials of libuv's batch
+# reap), reuse (200 forced reuses per arm; race.spec forces the same reuse
+# here). seccomp skips in the VMs (no C compiler for its launcher): it
+# imitates older kernels, and these are older kernels.
+# KERNELS_SPECS="NAME..." (e.g. KERNELS_SPECS=reuse) runs those instead.
+VM_SPECS=(target wait errors fallback race seccomp types)
 
 # Per kernel VM: the phase's limit, and the part of it the suite gets inside
 # the VM (the rest covers boot and poweroff), so a hung test still ends in a
@@ -311,6 +323,15 @@ phase_initramfs() {
   mapfile -t addons < <(find "$rootfs/pkg" -name '*.node' -type f)
   copy_libs "$rootfs" "$node" "$rootfs/usr/bin/unshare" "${addons[@]}"
 
+  # The spec files ava runs there, relative to the package.
+  local name selected=() names
+  read -r -a names <<<"${KERNELS_SPECS:-${VM_SPECS[*]}}"
+  for name in "${names[@]}"; do
+    [[ -f $ROOT/__test__/$name.spec.mts ]] || die "no __test__/$name.spec.mts"
+    selected+=("__test__/$name.spec.mts")
+  done
+  printf '%s\n' "${selected[@]}" >"$rootfs/pkg/specs"
+
   # PID 1. ava runs as its child, under busybox's timeout (SUITE_TIMEOUT
   # comes from the kernel command line, which hands init every NAME=VALUE it
   # does not know); whatever happens to it, init reports and powers off (if
@@ -327,7 +348,8 @@ echo "KERNEL-INIT: $(uname -r), uptime $(cut -d' ' -f1 /proc/uptime) s"
 cd /pkg
 echo "KERNEL-CAPABILITIES: $(timeout 60 node -p 'JSON.stringify(require("./index.js").capabilities())')"
 echo "KERNEL-TAP-BEGIN"
-timeout "${SUITE_TIMEOUT:-600}" node node_modules/ava/entrypoints/cli.mjs --tap
+# shellcheck disable=SC2046 # one spec file per word
+timeout "${SUITE_TIMEOUT:-600}" node node_modules/ava/entrypoints/cli.mjs --tap $(cat specs)
 rc=$?
 echo "KERNEL-TAP-END: ava exited $rc, uptime $(cut -d' ' -f1 /proc/uptime) s"
 poweroff -f
@@ -340,6 +362,7 @@ EOF
   (cd "$rootfs" && find . -mindepth 1 | LC_ALL=C sort | cpio --quiet -o -H newc -R 0:0) >"$CACHE/initramfs.cpio.tmp"
   mv "$CACHE/initramfs.cpio.tmp" "$CACHE/initramfs.cpio"
   log "initramfs: $(($(stat -c %s "$CACHE/initramfs.cpio") / 1024 / 1024)) MB, node $("$node" --version), ${#modules[@]} node_modules packages"
+  log "initramfs: runs ${selected[*]#__test__/}"
 }
 
 phase_vm() {
