@@ -40,7 +40,7 @@ impl Target {
     let pidfd = match features.pidfd.then(|| sys::pidfd_open(pid)) {
       Some(Ok(fd)) => Some(sys::Pidfd::new(fd)),
       Some(Err(error)) if !sys::out_of_descriptors(&error) => {
-        return Err(Failure::sys("pidfd_open", error, pid));
+        return Err(Failure::sys("pidfd_open", no_such_process(error), pid));
       }
       _ => {
         // No pidfd: at least refuse a pid that names nobody. EPERM means the
@@ -204,6 +204,17 @@ fn is_zombie(pid: Pid) -> bool {
 
 /// What `/proc/<pid>/stat` says of a process. `None` without `/proc`, or once
 /// the process is gone.
+/// With flags 0 and a positive pid, pidfd_open's EINVAL (older kernels:
+/// reaped, or not a thread-group leader) and ENOENT (newer ones: not a
+/// leader) both mean no process has that pid, only perhaps a thread: ESRCH,
+/// as for any pid that names no process.
+fn no_such_process(error: io::Error) -> io::Error {
+  match error.raw_os_error() {
+    Some(libc::EINVAL | libc::ENOENT) => io::Error::from_raw_os_error(libc::ESRCH),
+    _ => error,
+  }
+}
+
 fn proc_stat(pid: Pid) -> Option<Stat> {
   parse_stat(&std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?)
 }
@@ -236,6 +247,28 @@ mod tests {
       .stdin(Stdio::null())
       .spawn()
       .unwrap()
+  }
+
+  #[test]
+  fn a_thread_id_names_no_process() {
+    let (tid_tx, tid_rx) = std::sync::mpsc::channel();
+    let (done_tx, done_rx) = std::sync::mpsc::channel::<()>();
+    let thread = std::thread::spawn(move || {
+      tid_tx.send(nix::unistd::gettid()).unwrap();
+      done_rx.recv().ok();
+    });
+    let tid = tid_rx.recv().unwrap();
+    let opened = Target::open(tid);
+    done_tx.send(()).unwrap();
+    thread.join().unwrap();
+    if probe::features().pidfd {
+      match opened {
+        Err(Failure::Sys { errno, syscall, .. }) => {
+          assert_eq!((errno, syscall), (Errno::ESRCH, "pidfd_open"))
+        }
+        other => panic!("expected ESRCH, got {:?}", other.map(|t| t.pid())),
+      }
+    }
   }
 
   #[test]
