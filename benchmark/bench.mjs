@@ -17,7 +17,7 @@
 // Timings never fail the run; wrong answers, leaked descriptors and the like
 // do. `--quick` (or BENCH_QUICK=1) is a short smoke pass with small counts.
 // Environment: BENCH_ROUNDS (15), BENCH_ROUND_MS (20), BENCH_TRIALS (200),
-// BENCH_TARGETS (10000), BENCH_CHILDREN (1000). About 2 minutes, plus ~1 min
+// BENCH_TARGETS (10000), BENCH_CHILDREN (1000). About 2.5 minutes, plus ~1 min
 // to build benchmark/floor on the first run.
 
 import { spawnSync } from 'node:child_process'
@@ -79,7 +79,7 @@ results.speed = await speed(context)
 progress(`latency: ${config.trials} exits of each kind`)
 results.latency = await latency(context)
 results.scale = await scale(context)
-progress(`terminate: ${config.children} children per batch, 4 batches`)
+progress(`terminate: ${config.children} children per batch, 8 batches`)
 results.terminate = await terminate(context)
 results.seconds = elapsed()
 results.failures = failures

@@ -1,6 +1,7 @@
 // Item 5: `terminate()` on many children at once, against what Node offers:
 // `child.kill()` and awaiting each 'exit' event. Time from the first call to
-// the last settled; batches alternate ABBA so drift hits both alike.
+// the last settled; eight batches in ABBA BAAB order, so drift and the
+// neighbours' load hit both alike.
 
 import { check, median, settle, sleeper, spawned } from '../lib/harness.mjs'
 
@@ -28,7 +29,9 @@ async function batch(KillTarget, mode, n) {
 
 export async function terminate({ KillTarget, children: n }) {
   const ms = { terminate: [], kill: [] }
-  for (const mode of ['kill', 'terminate', 'terminate', 'kill']) ms[mode].push(await batch(KillTarget, mode, n))
+  for (const mode of ['kill', 'terminate', 'terminate', 'kill', 'terminate', 'kill', 'kill', 'terminate']) {
+    ms[mode].push(await batch(KillTarget, mode, n))
+  }
   return {
     children: n,
     terminateMs: ms.terminate,
