@@ -249,6 +249,8 @@ mod tests {
       .unwrap()
   }
 
+  // gettid(2) is Linux's: elsewhere a thread has no id in the pid space.
+  #[cfg(target_os = "linux")]
   #[test]
   fn a_thread_id_names_no_process() {
     let (tid_tx, tid_rx) = std::sync::mpsc::channel();

@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# The crate's path for Unix systems other than Linux (no pidfds there: every
+# method goes by pid) must keep compiling: `cargo check`, tests included, for
+# FreeBSD and macOS, with no warning.
+#
+# rustup here has only the x86_64 Linux std and cannot fetch others, so std
+# is built from source (-Zbuild-std) with Debian's rustc-web and its
+# rust-web-src, the sources of that very compiler; RUSTC_BOOTSTRAP=1 lets a
+# stable compiler take the unstable flag. A check needs no linker and no
+# libc of the target. std's own dependencies come from crates.io.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+TARGETS=(x86_64-unknown-freebsd aarch64-apple-darwin)
+PACKAGES=(rustc-web cargo-web rust-web-src)
+
+log() { printf '[check-unix] %s\n' "$*" >&2; }
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  [[ $(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null) == installed ]] || missing+=("$p")
+done
+# -Zbuild-std needs the sources of the compiler that runs: one apt run keeps
+# the two versions equal, and a machine where one moved alone gets both.
+if ((${#missing[@]} == 0)) &&
+  [[ $(dpkg-query -W -f='${Version}' rustc-web) != "$(dpkg-query -W -f='${Version}' rust-web-src)" ]]; then
+  missing=("${PACKAGES[@]}")
+fi
+if ((${#missing[@]})); then
+  log "apt: installing ${missing[*]}"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${PACKAGES[@]}" >/dev/null
+fi
+
+cd "$ROOT"
+log "$(/usr/bin/rustc --version), std from $(dpkg-query -W -f='rust-web-src ${Version}' rust-web-src)"
+output=$(mktemp)
+trap 'rm -f "$output"' EXIT
+# Debian's toolchain only here (CARGO/RUSTC may be inherited from rustup),
+# in a target dir of its own.
+PATH="/usr/bin:$PATH" CARGO=/usr/bin/cargo RUSTC=/usr/bin/rustc RUSTC_BOOTSTRAP=1 \
+  CARGO_TARGET_DIR="$ROOT/target/unix" \
+  /usr/bin/cargo check -Zbuild-std "${TARGETS[@]/#/--target=}" --all-targets --locked 2>&1 | tee "$output"
+if grep -q '^warning' "$output"; then
+  log "warnings above"
+  exit 1
+fi
+log "ok: ${TARGETS[*]}"
