@@ -53,7 +53,7 @@ GLIBC=2.28
 TEST_PACKAGES=(qemu-user-static libc6:arm64 libstdc++6:arm64)
 
 # For run_phase (phases.sh): the grace between `timeout`'s TERM and KILL,
-# longer than old-kernel.sh's for apt/dpkg and cargo's rustc to stop; and
+# longer than kernels.sh's for apt/dpkg and cargo's rustc to stop; and
 # the timings' name column, for names up to 11 characters (cargo_build).
 KILL_AFTER=10
 TIMING_WIDTH=12
