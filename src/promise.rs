@@ -76,8 +76,8 @@ where
       (link, work)
     }
   };
-  let channel = hold(env)?;
   let (deferred, promise) = sys::create_promise(env)?;
+  let channel = hold(env)?;
   napi::bindgen_prelude::spawn(async move {
     let outcome = work.await;
     let settle: Settle = Box::new(move |env| {
