@@ -10,6 +10,7 @@ use nix::unistd::Pid;
 
 use crate::errors::Failure;
 use crate::signal::{Signal, MAX_SIGNAL};
+use crate::sys;
 use crate::terminate::DEFAULT_FORCE_KILL_AFTER;
 
 /// The highest pid Linux can hand out (`PID_MAX_LIMIT` on 64-bit).
@@ -35,10 +36,10 @@ pub fn signal(value: &Unknown, name: &'static str, fallback: Signal) -> Checked<
       Ok(Signal::from_number(number as i32).expect("0..=64 was checked"))
     }
     ValueType::Undefined => Ok(fallback),
-    ValueType::String => {
-      let text = string_of(value);
-      Signal::from_name(&text).ok_or(Failure::UnknownSignal(text))
-    }
+    // Read into a buffer on the stack: a known name costs no allocation.
+    ValueType::String => sys::short_string(value, &mut [0; 32])
+      .and_then(Signal::from_name)
+      .ok_or_else(|| Failure::UnknownSignal(string_of(value))),
     _ => Err(wrong_type(value, name, "one of type string or number")),
   }
 }

@@ -221,6 +221,29 @@ pub fn hold_event_loop(
   })
 }
 
+/// The text of a JavaScript string, copied into `buffer` without
+/// allocating; `None` if it is not a string, not UTF-8 on a character
+/// boundary, or does not fit with room to spare (then it may be cut short).
+pub fn short_string<'b>(value: &Unknown, buffer: &'b mut [u8]) -> Option<&'b str> {
+  let mut length = 0;
+  // SAFETY: N-API writes at most `buffer.len()` bytes (the text and a NUL)
+  // into the buffer we own, and the length into `length`; `value` is a live
+  // handle of its env, on that env's thread.
+  let status = unsafe {
+    napi::sys::napi_get_value_string_utf8(
+      value.value().env,
+      value.raw(),
+      buffer.as_mut_ptr().cast(),
+      buffer.len(),
+      &mut length,
+    )
+  };
+  if status != napi::sys::Status::napi_ok || length + 1 >= buffer.len() {
+    return None;
+  }
+  std::str::from_utf8(&buffer[..length]).ok()
+}
+
 fn napi_status(status: napi::sys::napi_status) -> napi::Result<()> {
   match status {
     napi::sys::Status::napi_ok => Ok(()),
