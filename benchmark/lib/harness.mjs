@@ -1,7 +1,7 @@
 // Timing and process helpers shared by the benchmark sections.
 
 import { spawn } from 'node:child_process'
-import { readFileSync, readdirSync } from 'node:fs'
+import { readdirSync } from 'node:fs'
 
 /** Correctness failures of the run: the only thing that fails `npm run bench`. */
 export const failures = []
@@ -18,12 +18,6 @@ export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
 
 export const threadCount = () => readdirSync('/proc/self/task').length
 export const fdCount = () => readdirSync('/proc/self/fd').length
-
-/** The soft limit on open descriptors. */
-export function openFileLimit() {
-  const limit = /^Max open files\s+(\d+|unlimited)/m.exec(readFileSync('/proc/self/limits', 'utf8'))?.[1]
-  return limit === undefined || limit === 'unlimited' ? Infinity : Number(limit)
-}
 
 /** Full GCs, with turns of the event loop between them for the finalizers. */
 export async function settle() {

@@ -14,7 +14,7 @@
 import { spawn } from 'node:child_process'
 import { readFileSync, readdirSync, readlinkSync } from 'node:fs'
 
-import { check, fdCount, openFileLimit, progress, settle, sleep, threadCount } from '../lib/harness.mjs'
+import { check, fdCount, progress, settle, sleep, threadCount } from '../lib/harness.mjs'
 
 const helpers = new Set()
 process.on('exit', () => {
