@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Run the test suite (the ava specs, as `npm test` runs them) on real older
-# Linux kernels: Debian's own cloud kernels, booted under qemu-system-x86_64
+# Run the tests whose outcome depends on the kernel (the spec files in
+# VM_SPECS, with ava as `npm test` runs them) on real older Linux kernels:
+# Debian's own cloud kernels, booted under qemu-system-x86_64
 # with software emulation (TCG; no KVM needed) from an initramfs holding
 # busybox, this host's Node, the built package, its tests and what they run
 # (util-linux's unshare for the race tests). The seccomp tests skip there
@@ -22,12 +23,12 @@
 # For each kernel it checks that capabilities() is what that kernel offers
 # (pidfd from 5.3, groupSignal from 6.9, exitInfo from 6.15), lists the
 # skipped tests (each title says why), and prints one line:
-#   kernel 6.1.0-41-cloud-amd64: pidfd=true groupSignal=false exitInfo=false — 90 passed, 7 skipped, 0 failed
+#   kernel 6.1.0-56-cloud-amd64: pidfd=true groupSignal=false exitInfo=false — 61 passed, 8 skipped, 0 failed
 # It exits non-zero if a test failed, the capabilities are wrong, or a VM
 # gave no verdict.
 #
 # Phases (each under `timeout`, within a total budget of KERNELS_TIMEOUT
-# seconds, default 1500; the runner is scripts/phases.sh):
+# seconds, default 1440; the runner is scripts/phases.sh):
 #   apt        installs qemu-system-x86, cpio and util-linux when missing
 #              (--no-install-recommends)
 #   download   for each kernel, the one Debian's linux-image-cloud-amd64
@@ -60,8 +61,8 @@ ARTIFACT="$ROOT/kill-target.linux-x64-gnu.node"
 # The kernels, in the order they run, and the apt suite set each comes from.
 KERNELS=(6.1 6.12)
 declare -A KERNEL_SUITES=([6.1]=bookworm [6.12]=bookworm-backports)
-# Each suite set gets package lists of its own under $CACHE/apt/NAME.
-# bookworm-security first has the newest 6.1.
+# Each suite set gets package lists of its own under $CACHE/apt/NAME
+# (bookworm-security has the newest 6.1 point release).
 declare -A SUITES=(
   [bookworm]="debian bookworm|debian-security bookworm-security"
   [bookworm-backports]="debian bookworm-backports"
@@ -102,9 +103,9 @@ APT_OPTS=(-o DPkg::Lock::Timeout=120 -o APT::Sandbox::User=root)
 
 # For run_phase (phases.sh): the grace between `timeout`'s TERM and KILL,
 # short since qemu stops at once on TERM; and the timings' name column, for
-# names up to 9 characters (initramfs, vm VERSION) and the vm phase's split.
+# names up to 17 characters ("download 6.1 6.12") and the vm phase's split.
 KILL_AFTER=5
-TIMING_WIDTH=12
+TIMING_WIDTH=18
 
 # ---------------------------------------------------------------- phases ---
 # Each phase is a function run in a child bash under `timeout` (see
@@ -445,8 +446,8 @@ verdict() {
   skipped=$(grep -Ec '^ok [0-9]+ .*# SKIP' <<<"$tap" || true)
   failed=$(grep -Ec '^not ok' <<<"$tap" || true)
   passed=$((passed - skipped))
-  grep -E '^ok [0-9]+ .*# SKIP' <<<"$tap" | sed 's/^/    /' >&2 || true
-  grep -E '^not ok' <<<"$tap" | sed 's/^/    /' >&2 || true
+  log "on $release:"
+  grep -E '^ok [0-9]+ .*# SKIP|^not ok' <<<"$tap" | sed 's/^/    /' >&2 || true
 
   if [[ $caps != "$expected" ]]; then
     log "error: on $release capabilities() is ${caps:-(nothing)}, expected $expected"
@@ -474,7 +475,7 @@ main() {
   newer=$(find "$ROOT/src" "$ROOT/Cargo.toml" "$ROOT/Cargo.lock" -newer "$ARTIFACT" -type f 2>/dev/null | head -n3 | sed "s|^$ROOT/||" | tr '\n' ' ')
   [[ -z $newer ]] || log "warning: $(basename "$ARTIFACT") is older than ${newer}- testing it as built"
 
-  start_clock "${KERNELS_TIMEOUT:-1500}"
+  start_clock "${KERNELS_TIMEOUT:-1440}"
   mkdir -p "$CACHE"
 
   run_phase apt 300
