@@ -102,15 +102,36 @@ export function withoutPidfd(): string | null {
 }
 
 /**
- * Why pids cannot be steered to a newcomer here, or null. The forced-reuse
- * fixtures count the pids handed out, one per child; under an emulator
- * (qemu-user) each child also takes one for the emulator's own thread before
- * it execs, and the count is off. A child that was the last pid handed out,
- * once in ten tries (other processes may take pids meanwhile), cost one.
+ * Why the spawn-heavy counts (hundreds of forced pid reuses) do not run
+ * here, or null: under an emulator each spawn costs tens of milliseconds,
+ * and they would take most of the emulated suite's time limit. The tell is
+ * the pid the emulator's own thread (qemu-user's) takes in each child
+ * before it execs: a child that was the last pid handed out, once in ten
+ * tries (other processes may take pids meanwhile), cost one, natively.
  */
-export function noPidSteering(): string | null {
+export function underEmulation(): string | null {
   const onePidPerChild = Array.from({ length: 10 }, () => spawnSync('true').pid === lastPid()).some(Boolean)
-  return onePidPerChild ? null : 'a child costs more than one pid here (an emulator thread takes one), so pids cannot be steered'
+  return onePidPerChild ? null : 'an emulator runs here (each child costs it a pid): too slow for hundreds of forced reuses; they run natively'
+}
+
+/**
+ * Why some signal numbers in 1..64 cannot be sent here, or null. Under
+ * qemu-user the highest real-time signals are the emulator's own, and
+ * kill(2) of them answers EINVAL, which no kernel does.
+ */
+export function unsendableSignals(): string | null {
+  const refused = [63, 64].filter((signal) => {
+    const child = spawn('sleep', ['60'], { stdio: 'ignore' })
+    try {
+      process.kill(child.pid!, signal)
+      return false
+    } catch {
+      return true
+    } finally {
+      child.kill('SIGKILL')
+    }
+  })
+  return refused.length ? `kill(2) refuses signals ${refused.join(', ')} here (an emulator keeps them)` : null
 }
 
 /** `npm run stress` sets KILL_TARGET_STRESS=1: the long versions of the proofs. */

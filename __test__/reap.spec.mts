@@ -7,12 +7,12 @@ import test from 'ava'
 
 import { KillTarget, capabilities } from '../index.js'
 import { probePidNamespaces, runInPidNamespace } from '../examples/pid-reuse.mjs'
-import { exitOf, noPidSteering, scaled, testUnless, withoutPidfd } from './helpers.mts'
+import { exitOf, scaled, testUnless, underEmulation, withoutPidfd } from './helpers.mts'
 
 const BATCH_SCRIPT = fileURLToPath(new URL('fixtures/batch-reap.mjs', import.meta.url))
 const namespace = probePidNamespaces()
 const noNamespaces = namespace.ok ? null : `PID namespaces are not permitted here (${namespace.reason})`
-const noSteering = namespace.ok ? noPidSteering() : null
+const emulated = namespace.ok ? underEmulation() : null
 
 type Report = {
   raceFree: boolean
@@ -49,7 +49,7 @@ async function batches(t: any, trials: number, env: NodeJS.ProcessEnv = {}): Pro
 const TRIALS = scaled(1000, 5000)
 
 testUnless(
-  [noNamespaces, noSteering, withoutPidfd()],
+  [noNamespaces, emulated, withoutPidfd()],
   `libuv's batch reap: over ${TRIALS} trials a target opened in the spawn tick never reaches the newcomer that took its reaped child's pid; one opened late, in a sibling's 'exit' handler, opens the newcomer`,
   async (t) => {
     const report = await batches(t, TRIALS)
@@ -65,7 +65,7 @@ testUnless(
 )
 
 testUnless(
-  [noNamespaces, noSteering],
+  [noNamespaces, emulated],
   `control: with KILL_TARGET_DISABLE_PIDFD=1 the same spawn-tick targets hit the newcomer in the reap window`,
   async (t) => {
     const report = await batches(t, scaled(100, 1000), { KILL_TARGET_DISABLE_PIDFD: '1' })

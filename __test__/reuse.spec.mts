@@ -11,14 +11,14 @@ import type { ExecutionContext } from 'ava'
 
 import { capabilities } from '../index.js'
 import { probePidNamespaces, runInPidNamespace } from '../examples/pid-reuse.mjs'
-import { noPidSteering, scaled, testUnless, withoutPidfd } from './helpers.mts'
+import { scaled, testUnless, underEmulation, withoutPidfd } from './helpers.mts'
 
 const CYCLES = scaled(200, 2000)
 const CYCLES_SCRIPT = fileURLToPath(new URL('fixtures/reuse-cycles.mjs', import.meta.url))
 
 const namespace = probePidNamespaces()
 const noNamespaces = namespace.ok ? null : `PID namespaces are not permitted here (${namespace.reason})`
-const noSteering = namespace.ok ? noPidSteering() : null
+const emulated = namespace.ok ? underEmulation() : null
 
 type Counts = { cycles: number; strangersHit: number }
 type Report = Counts & {
@@ -44,7 +44,7 @@ async function cycles(t: ExecutionContext, arm: 'target' | 'process.kill', env: 
 }
 
 testUnless(
-  [noNamespaces, noSteering, withoutPidfd()],
+  [noNamespaces, emulated, withoutPidfd()],
   `stale KillTarget ${capabilities().groupSignal ? 'signal(), signalGroup()' : 'signal()'} and terminate() hit no newcomer over ${CYCLES} forced pid reuses`,
   async (t) => {
     const report = await cycles(t, 'target')
@@ -61,12 +61,12 @@ function hitsNearlyAll(t: ExecutionContext, report: Report) {
   }
 }
 
-testUnless([noNamespaces, noSteering], `control: process.kill(pid) and process.kill(-pid) hit the newcomer over ${CYCLES} forced pid reuses`, async (t) => {
+testUnless([noNamespaces, emulated], `control: process.kill(pid) and process.kill(-pid) hit the newcomer over ${CYCLES} forced pid reuses`, async (t) => {
   hitsNearlyAll(t, await cycles(t, 'process.kill'))
 })
 
 testUnless(
-  [noNamespaces, noSteering],
+  [noNamespaces, emulated],
   `control: with KILL_TARGET_DISABLE_PIDFD=1 the same KillTarget calls hit the newcomer over ${CYCLES} forced pid reuses`,
   async (t) => {
     const report = await cycles(t, 'target', { KILL_TARGET_DISABLE_PIDFD: '1' })
