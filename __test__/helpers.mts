@@ -5,7 +5,6 @@ import { once } from 'node:events'
 import test, { type ExecutionContext } from 'ava'
 
 import { KillTarget, capabilities } from '../index.js'
-import { lastPid } from '../examples/pid-reuse.mjs'
 
 /** A child that sleeps until it is killed; killed at the end of the test. */
 export function sleeper(t: ExecutionContext, options: SpawnOptions = {}, seconds = 60): ChildProcess {
@@ -106,12 +105,14 @@ export function withoutPidfd(): string | null {
  * here, or null: under an emulator each spawn costs tens of milliseconds,
  * and they would take most of the emulated suite's time limit. The tell is
  * the pid the emulator's own thread (qemu-user's) takes in each child
- * before it execs: a child that was the last pid handed out, once in ten
- * tries (other processes may take pids meanwhile), cost one, natively.
+ * before it execs, looked for in a PID namespace of its own, where nothing
+ * else takes pids: natively the child is the last pid handed out there.
  */
-export function underEmulation(): string | null {
-  const onePidPerChild = Array.from({ length: 10 }, () => spawnSync('true').pid === lastPid()).some(Boolean)
-  return onePidPerChild ? null : 'an emulator runs here (each child costs it a pid): too slow for hundreds of forced reuses; they run natively'
+export function underEmulation(namespace: { args: string[] }): string | null {
+  const script = `const pid = require('node:child_process').spawnSync('true').pid
+    console.log(pid === Number(require('node:fs').readFileSync('/proc/sys/kernel/ns_last_pid', 'utf8')))`
+  const run = spawnSync('unshare', [...namespace.args, process.execPath, '-e', script], { encoding: 'utf8' })
+  return run.stdout?.trim() === 'false' ? 'an emulator runs here (each child costs it a pid): too slow for hundreds of forced reuses; they run natively' : null
 }
 
 /**

@@ -12,7 +12,7 @@ import { exitOf, scaled, testUnless, underEmulation, withoutPidfd } from './help
 const BATCH_SCRIPT = fileURLToPath(new URL('fixtures/batch-reap.mjs', import.meta.url))
 const namespace = probePidNamespaces()
 const noNamespaces = namespace.ok ? null : `PID namespaces are not permitted here (${namespace.reason})`
-const emulated = namespace.ok ? underEmulation() : null
+const emulated = namespace.ok ? underEmulation(namespace) : null
 
 type Report = {
   raceFree: boolean

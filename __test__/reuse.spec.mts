@@ -18,7 +18,7 @@ const CYCLES_SCRIPT = fileURLToPath(new URL('fixtures/reuse-cycles.mjs', import.
 
 const namespace = probePidNamespaces()
 const noNamespaces = namespace.ok ? null : `PID namespaces are not permitted here (${namespace.reason})`
-const emulated = namespace.ok ? underEmulation() : null
+const emulated = namespace.ok ? underEmulation(namespace) : null
 
 type Counts = { cycles: number; strangersHit: number }
 type Report = Counts & {
