@@ -212,8 +212,8 @@ do_test() {
   run_phase arm64_node 180
   run_phase oxc_binding 120
   run_phase binfmt 30
-  # ~10 minutes on 2 cores, 7 of them seccomp.spec's two runs of the whole
-  # suite; qemu is slow, but a hang must not hold CI.
+  # 5.5 minutes on 2 cores (10 when they are busy), most of it seccomp.spec's
+  # two runs of the whole suite; qemu is slow, but a hang must not hold CI.
   run_phase suite 840
 }
 
