@@ -74,6 +74,22 @@ export function openFds(): number {
   return readdirSync('/proc/self/fd').length
 }
 
+/**
+ * This process's pidfds on `pid` (fdinfo names a pidfd's process): unlike
+ * openFds(), blind to descriptors that other work opens or closes meanwhile.
+ */
+export function pidfdsOn(pid: number): number {
+  let count = 0
+  for (const fd of readdirSync('/proc/self/fd')) {
+    try {
+      if (readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8').includes(`\nPid:\t${pid}\n`)) count++
+    } catch {
+      // closed since the listing
+    }
+  }
+  return count
+}
+
 export const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
 
 /**

@@ -95,9 +95,11 @@ function sentinels(t: ExecutionContext) {
  */
 async function zombieLeader(t: ExecutionContext): Promise<KillTarget> {
   // The leader exits only once its parent has become `sleep`, which never
-  // reaps: the shell before it might.
+  // reaps: the shell before it might. The sleep outlasts any run, however
+  // long other tests block this worker's event loop (when it ends, init
+  // reaps the leader).
   const leader = 'until read name < /proc/$PPID/comm && [ "$name" = sleep ]; do :; done'
-  const parent = shell(t, `setsid sh -c '${leader}' & echo $!; exec sleep 60`)
+  const parent = shell(t, `setsid sh -c '${leader}' & echo $!; exec sleep 3600`)
   const [pid] = await readPids(parent, 1)
   const target = KillTarget.fromPid(pid)
   t.true(await target.waitForExit({ timeout: 5000 }), 'the leader has exited')

@@ -59,11 +59,14 @@ for (const errno of ['ENOSYS', 'EPERM']) {
           ([result, signal]) => console.log(JSON.stringify({ ...report, result, signal })),
           (error) => console.log(JSON.stringify({ ...report, error: error.message })))`,
       )
-      t.deepEqual(report, {
+      // The SIGCONT after SIGTERM is listed only if the child was not reaped in between.
+      const { signals, ...result } = report.result
+      t.true(['SIGTERM,SIGCONT', 'SIGTERM'].includes(signals.join()), `signals: ${signals}`)
+      t.deepEqual({ ...report, result }, {
         capabilities: { pidfd: false, groupSignal: false, exitInfo: false },
         raceFree: false,
         alive: true,
-        result: { exited: true, forced: false, signals: ['SIGTERM', 'SIGCONT'] },
+        result: { exited: true, forced: false },
         signal: 'SIGTERM',
       })
     },

@@ -5,7 +5,7 @@ import { inspect } from 'node:util'
 import test from 'ava'
 
 import { KillTarget, capabilities } from '../index.js'
-import { delay, exitOf, openFds, readPids, running, shell, sleeper, testUnless } from './helpers.mts'
+import { delay, exitOf, openFds, pidfdsOn, readPids, running, shell, sleeper, testUnless } from './helpers.mts'
 
 const caps = capabilities()
 
@@ -182,14 +182,14 @@ test('[Symbol.dispose]() closes the target', (t) => {
 test.serial('targets dropped without close() release their descriptors when collected', async (t) => {
   const gc = (globalThis as any).gc as () => void
   const child = sleeper(t)
-  const before = openFds()
+  const before = pidfdsOn(child.pid!)
   for (let i = 0; i < 200; i++) KillTarget.fromPid(child.pid!)
-  t.is(openFds(), before + (caps.pidfd ? 200 : 0))
-  for (let round = 0; round < 50 && openFds() > before; round++) {
+  t.is(pidfdsOn(child.pid!), before + (caps.pidfd ? 200 : 0))
+  for (let round = 0; round < 50 && pidfdsOn(child.pid!) > before; round++) {
     gc()
     await delay(10)
   }
-  t.is(openFds(), before)
+  t.is(pidfdsOn(child.pid!), before)
 })
 
 test('isAlive() turns false once the process has exited, and never blocks', async (t) => {
