@@ -10,8 +10,8 @@
 //! - `errors`    every failure and its Node-shaped JavaScript error
 //! - `promise`   jobs on the runtime as promises, with AbortSignal and close
 //! - `abort`     listening to an AbortSignal
-//! - `sys`       the system call wrappers, and the few N-API calls napi-rs has
-//!               no safe form for: all of the crate's `unsafe`
+//! - `sys`       the system call wrappers, and the few N-API calls napi-rs
+//!   has no safe form for: all of the crate's `unsafe`
 
 #![deny(clippy::all)]
 #![deny(unsafe_code)]
