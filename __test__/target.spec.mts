@@ -1,5 +1,6 @@
 // Opening targets, signalling a process and its group, exit state, closing.
 import { spawn } from 'node:child_process'
+import { readdirSync } from 'node:fs'
 import { inspect } from 'node:util'
 
 import test from 'ava'
@@ -52,6 +53,13 @@ test('fromChildProcess refuses a pid whose process is not our child: the child i
   const stale = { pid: stranger, exitCode: null, signalCode: null }
   t.throws(() => KillTarget.fromChildProcess(stale), { instanceOf: Error, code: 'ESRCH' })
   t.true(running(stranger), 'nothing was sent to it')
+})
+
+test('fromPid of a thread id is ESRCH: a thread is not a process, though kill(2) would take its id', (t) => {
+  // Node's own threads (V8 platform workers, libuv's pool) have ids in the pid space.
+  const thread = readdirSync('/proc/self/task').map(Number).find((id) => id !== process.pid)!
+  t.truthy(thread)
+  t.throws(() => KillTarget.fromPid(thread), { instanceOf: Error, code: 'ESRCH' })
 })
 
 test('fromPid opens any live process, including ones that are not our children', async (t) => {
