@@ -156,6 +156,39 @@ test('every bad input is refused with Node\'s error class and code, and no signa
   t.true(target.isAlive())
 })
 
+test('code of the caller\'s that throws (a getter, an AbortSignal\'s addEventListener) is what the call throws, or its promise rejects with, and nothing is sent', async (t) => {
+  const sentinel = sleeper(t)
+  const target = KillTarget.fromChildProcess(sentinel)
+  const thrown = new Error('from the caller')
+  const throwing = (key: string, base: object = {}) =>
+    Object.defineProperty({ ...base }, key, {
+      get() {
+        throw thrown
+      },
+    })
+  const signal = (method: string) => Object.assign(new AbortController().signal, { [method]: () => { throw thrown } })
+
+  for (const key of ['pid', 'exitCode', 'signalCode'])
+    t.is(t.throws(() => KillTarget.fromChildProcess(throwing(key, { pid: sentinel.pid }) as any)), thrown, `child.${key}`)
+  const promises: [string, () => Promise<unknown>][] = [
+    ...['timeout', 'signal'].map((key): [string, () => Promise<unknown>] => [`waitForExit ${key}`, () => target.waitForExit(throwing(key))]),
+    ...['killSignal', 'forceKillAfterDelay', 'group', 'signal'].map((key): [string, () => Promise<unknown>] => [`terminate ${key}`, () => target.terminate(throwing(key))]),
+    ['signal.addEventListener getter', () => target.terminate({ signal: throwing('addEventListener', { aborted: false, removeEventListener() {} }) as any })],
+    ['signal.addEventListener', () => target.terminate({ signal: signal('addEventListener') })],
+  ]
+  for (const [what, call] of promises) {
+    let promise: Promise<unknown> | undefined
+    t.notThrows(() => (promise = call()), `${what}: a promise API rejects, it does not throw`)
+    t.is(await t.throwsAsync(promise!), thrown, what)
+  }
+  const primitive = target.terminate(Object.defineProperty({}, 'group', { get: () => { throw 'a string' } }))
+  t.is(await t.throwsAsync(primitive, { any: true }), 'a string', 'a thrown primitive, as thrown')
+
+  await delay(100)
+  t.is(sentinel.signalCode, null)
+  t.true(target.isAlive())
+})
+
 test('messages follow Node\'s wording', (t) => {
   t.throws(() => KillTarget.fromPid('123' as any), {
     message: 'The "pid" argument must be of type number. Received type string (\'123\')',

@@ -270,32 +270,15 @@ test('terminate with an already-aborted signal sends nothing', async (t) => {
   t.true(target.isAlive())
 })
 
-/** An AbortSignal whose `method` throws `error`, as a wrapped or patched signal might. */
-function signalWhose(method: 'addEventListener' | 'removeEventListener', error: Error): AbortSignal {
-  const signal = new AbortController().signal
-  signal[method] = () => {
-    throw error
-  }
-  return signal
-}
-
 test('a removeEventListener that throws rejects the settled wait with what it threw, not an uncaught exception', async (t) => {
   const child = sleeper(t)
   const target = KillTarget.fromChildProcess(child)
   const thrown = new Error('from removeEventListener')
-  const wait = target.waitForExit({ signal: signalWhose('removeEventListener', thrown) })
+  // A wrapped or patched signal, as listener-tracking code makes them.
+  const signal = Object.assign(new AbortController().signal, { removeEventListener: () => { throw thrown } })
+  const wait = target.waitForExit({ signal })
   child.kill('SIGKILL')
   t.is(await t.throwsAsync(wait), thrown)
-})
-
-test('an addEventListener that throws rejects terminate with what it threw, and nothing is sent', async (t) => {
-  const child = sleeper(t)
-  const target = KillTarget.fromChildProcess(child)
-  const thrown = new Error('from addEventListener')
-  t.is(await t.throwsAsync(target.terminate({ signal: signalWhose('addEventListener', thrown) })), thrown)
-  await delay(50)
-  t.is(child.signalCode, null)
-  t.true(target.isAlive())
 })
 
 test('[Symbol.asyncDispose]() terminates the process, then closes the target', async (t) => {

@@ -70,11 +70,10 @@ impl AbortLink {
   }
 }
 
-/// `signal[method]('abort', listener)`. Through `bind` and `call`, because
-/// napi-rs's `call` takes a throw into the returned error while `apply`
-/// leaves it pending, where it would escape as an uncaught exception.
+/// `signal[method]('abort', listener)`. A throw is left pending, for the
+/// promise to reject with.
 fn call(signal: &Object, method: &str, listener: Listener) -> Result<()> {
   let method: Function<FnArgs<(&str, Listener)>, Unknown> = signal.get_named_property(method)?;
-  method.bind(signal)?.call(("abort", listener).into())?;
+  method.apply(signal, ("abort", listener).into())?;
   Ok(())
 }

@@ -85,10 +85,16 @@ pub fn object<'env>(value: &Unknown<'env>, name: &'static str) -> Checked<Object
   }
 }
 
-/// Reads a property, treating a missing one as `undefined`.
-pub fn property<'env>(options: Option<&Object<'env>>, key: &str) -> Option<Unknown<'env>> {
-  let value: Unknown = options?.get_named_property(key).ok()?;
-  (kind(&value) != ValueType::Undefined).then_some(value)
+/// Reads a property: `None` when it is missing or `undefined`, `Thrown`
+/// when its getter throws.
+pub fn property<'env>(options: Option<&Object<'env>>, key: &str) -> Checked<Option<Unknown<'env>>> {
+  let Some(options) = options else {
+    return Ok(None);
+  };
+  let value: Unknown = options
+    .get_named_property(key)
+    .map_err(|_| Failure::Thrown)?;
+  Ok((kind(&value) != ValueType::Undefined).then_some(value))
 }
 
 /// A delay in milliseconds: an integer from 0 to the longest delay
@@ -125,12 +131,12 @@ pub fn abort_signal<'env>(value: Option<Unknown<'env>>) -> Checked<Option<Object
   };
   let not_a_signal = || wrong_type(&value, "options.signal", "an instance of AbortSignal");
   let signal = object(&value, "options.signal").map_err(|_| not_a_signal())?;
-  let method = |name| {
-    let method: Option<Unknown> = signal.get_named_property(name).ok();
-    method.is_some_and(|m| kind(&m) == ValueType::Function)
+  let method = |name| -> Checked<bool> {
+    let method = property(Some(&signal), name)?;
+    Ok(method.is_some_and(|m| kind(&m) == ValueType::Function))
   };
   let aborted = signal.has_named_property("aborted").unwrap_or(false);
-  match aborted && method("addEventListener") && method("removeEventListener") {
+  match aborted && method("addEventListener")? && method("removeEventListener")? {
     true => Ok(Some(signal)),
     false => Err(not_a_signal()),
   }

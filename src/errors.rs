@@ -4,10 +4,12 @@
 //! (negative, as libuv reports it) and `syscall` for a failed system call.
 
 use napi::bindgen_prelude::{
-  Env, JsError, JsObjectValue, JsRangeError, JsTypeError, Object, Result,
+  Env, JsError, JsObjectValue, JsRangeError, JsTypeError, Result, Status, Unknown,
 };
 use napi::JsValue;
 use nix::errno::Errno;
+
+use crate::sys;
 
 #[derive(Debug, PartialEq)]
 pub enum Failure {
@@ -44,6 +46,10 @@ pub enum Failure {
   ClosedWhileWaiting { pid: i32 },
   /// The operation's AbortSignal fired.
   Aborted,
+  /// The caller's own code, run by this call (a getter on an argument, an
+  /// AbortSignal's `addEventListener`), threw. Its exception is pending: a
+  /// method lets it propagate, a promise rejects with it.
+  Thrown,
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -74,7 +80,8 @@ impl Failure {
     }
   }
 
-  pub fn shape(&self) -> Shape {
+  /// `None` for `Thrown`: that error is the caller's, not one shaped here.
+  pub fn shape(&self) -> Option<Shape> {
     let plain = |class, code: &str, message: String| Shape {
       class,
       name: None,
@@ -82,7 +89,8 @@ impl Failure {
       message,
       syscall: None,
     };
-    match self {
+    Some(match self {
+      Failure::Thrown => return None,
       Failure::ArgType {
         name,
         expected,
@@ -156,12 +164,18 @@ impl Failure {
           "The operation was aborted".to_owned(),
         )
       },
-    }
+    })
   }
 
-  /// Builds the JavaScript error object.
-  pub fn to_js<'env>(&self, env: &'env Env) -> Result<Object<'env>> {
-    let shape = self.shape();
+  /// The JavaScript error: built from its shape, or for `Thrown` the
+  /// caller's exception, taken while it is pending.
+  pub fn to_js<'env>(&self, env: &'env Env) -> Result<Unknown<'env>> {
+    let Some(shape) = self.shape() else {
+      return Ok(thrown(
+        env,
+        napi::Error::from_reason("no exception is pending"),
+      ));
+    };
     let error = napi::Error::new(shape.code, shape.message);
     let value = match shape.class {
       Class::Error => JsError::from(error).into_unknown(*env),
@@ -176,16 +190,29 @@ impl Failure {
       object.set_named_property("errno", errno)?;
       object.set_named_property("syscall", syscall)?;
     }
-    Ok(object)
+    Ok(object.to_unknown())
   }
 
   /// The failure as a `napi::Error` that carries the JavaScript object itself,
-  /// so napi-rs throws or rejects with exactly that object.
+  /// so napi-rs throws exactly that object; for `Thrown`, one that tells
+  /// napi-rs to let the pending exception propagate.
   pub fn into_napi(self, env: &Env) -> napi::Error {
+    if self == Failure::Thrown {
+      return napi::Error::new(Status::PendingException, "the caller's code threw");
+    }
     match self.to_js(env) {
-      Ok(object) => napi::Error::from(object.to_unknown()),
+      Ok(value) => napi::Error::from(value),
       Err(error) => error,
     }
+  }
+}
+
+/// What a failed N-API call means as a rejection: the exception the
+/// caller's code left pending, or else the call's own error.
+pub fn thrown(env: &Env, error: napi::Error) -> Unknown<'_> {
+  match sys::take_exception(env) {
+    Ok(Some(exception)) => exception,
+    _ => JsError::from(error).into_unknown(*env),
   }
 }
 
@@ -200,7 +227,8 @@ mod tests {
       errno: Errno::EPERM,
       pid: 42,
     }
-    .shape();
+    .shape()
+    .unwrap();
     assert_eq!(shape.class, Class::Error);
     assert_eq!(shape.code, "EPERM");
     assert_eq!(shape.syscall, Some((-1, "pidfd_send_signal")));
@@ -243,7 +271,7 @@ mod tests {
       ),
     ];
     for (failure, class, code) in cases {
-      let shape = failure.shape();
+      let shape = failure.shape().unwrap();
       assert_eq!((shape.class, shape.code.as_str()), (class, code));
       assert_eq!(shape.syscall, None);
     }
@@ -251,7 +279,7 @@ mod tests {
 
   #[test]
   fn node_message_formats() {
-    let message = |f: Failure| f.shape().message;
+    let message = |f: Failure| f.shape().unwrap().message;
     assert_eq!(
       message(Failure::OutOfRange {
         name: "pid",
@@ -268,8 +296,13 @@ mod tests {
 
   #[test]
   fn aborts_look_like_node_abort_errors() {
-    let shape = Failure::Aborted.shape();
+    let shape = Failure::Aborted.shape().unwrap();
     assert_eq!(shape.name, Some("AbortError"));
     assert_eq!(shape.code, "ABORT_ERR");
+  }
+
+  #[test]
+  fn what_the_caller_threw_is_not_reshaped() {
+    assert_eq!(Failure::Thrown.shape(), None);
   }
 }

@@ -133,7 +133,7 @@ impl KillTarget {
     let target = self.target()?;
     let options = args::options(options)?;
     let own = read(options.as_ref())?;
-    let signal = args::abort_signal(args::property(options.as_ref(), "signal"))?;
+    let signal = args::abort_signal(args::property(options.as_ref(), "signal")?)?;
     Ok((target.clone(), signal, own))
   }
 
@@ -286,7 +286,7 @@ impl KillTarget {
     options: Unknown<'env>,
   ) -> Result<PromiseRaw<'env, bool>> {
     let request = self.request(&options, |options| {
-      let timeout = args::property(options, "timeout");
+      let timeout = args::property(options, "timeout")?;
       timeout
         .map(|value| args::millis(&value, "options.timeout"))
         .transpose()
@@ -382,11 +382,13 @@ impl KillTarget {
 
 fn open_child(child: &Unknown) -> std::result::Result<KillTarget, Failure> {
   let child = args::object(child, "child")?;
-  let pid = args::property(Some(&child), "pid").ok_or(Failure::NotSpawned)?;
+  let pid = args::property(Some(&child), "pid")?.ok_or(Failure::NotSpawned)?;
   let pid = args::pid(&pid, "child.pid")?;
-  let exited =
-    |key| args::property(Some(&child), key).is_some_and(|v| args::kind(&v) != ValueType::Null);
-  if exited("exitCode") || exited("signalCode") {
+  let exited = |key| -> std::result::Result<bool, Failure> {
+    let value = args::property(Some(&child), key)?;
+    Ok(value.is_some_and(|v| args::kind(&v) != ValueType::Null))
+  };
+  if exited("exitCode")? || exited("signalCode")? {
     return Err(Failure::AlreadyExited { pid: pid.as_raw() });
   }
   Target::open_child(pid).map(KillTarget::new)
@@ -395,14 +397,14 @@ fn open_child(child: &Unknown) -> std::result::Result<KillTarget, Failure> {
 fn terminate_plan(options: Option<&Object>) -> std::result::Result<Plan, Failure> {
   let option = |key| args::property(options, key);
   Ok(Plan {
-    kill_signal: match option("killSignal") {
+    kill_signal: match option("killSignal")? {
       Some(value) => args::signal(&value, "options.killSignal", Signal::SIGTERM)?,
       None => Signal::SIGTERM,
     },
     force_kill_after: args::delay_or_never(
-      option("forceKillAfterDelay").as_ref(),
+      option("forceKillAfterDelay")?.as_ref(),
       "options.forceKillAfterDelay",
     )?,
-    group: args::flag(option("group").as_ref(), "options.group")?,
+    group: args::flag(option("group")?.as_ref(), "options.group")?,
   })
 }

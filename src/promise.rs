@@ -14,10 +14,10 @@ use std::sync::Arc;
 
 use napi::bindgen_prelude::{Env, JsObjectValue, Object, PromiseRaw, Result, ToNapiValue, Unknown};
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
-use napi::{JsError, JsValue, Status};
+use napi::{JsValue, Status};
 
 use crate::abort::{self, AbortLink, State};
-use crate::errors::Failure;
+use crate::errors::{self, Failure};
 use crate::sys;
 use crate::target::Target;
 use crate::wait::until_stopped;
@@ -50,35 +50,15 @@ where
   V: ToNapiValue,
   Fut: Future<Output = std::result::Result<T, Failure>> + Send + 'static,
 {
+  // First: while the caller's exception is pending, N-API makes no promise.
+  let started = start(env, request, job);
   let (deferred, promise) = sys::create_promise(env)?;
   let promise = PromiseRaw::new(env.raw(), promise.raw());
-  let (link, work): (_, Job<T>) = match request {
-    Err(failure) => (None, Box::pin(ready(Err(failure)))),
-    Ok((target, signal, options)) => {
-      let (link, state) = match signal.map(|signal| abort::listen(env, signal)) {
-        Some(Ok((link, state))) => (Some(link), Some(state)),
-        // The caller's addEventListener threw: nothing started.
-        Some(Err(thrown)) => {
-          sys::settle(env, deferred, Err(JsError::from(thrown).into_unknown(*env)))?;
-          return Ok(promise);
-        }
-        None => (None, None),
-      };
-      let closed = target.closed();
-      let pid = target.pid().as_raw();
-      // The job in a box of its own: moved into `until_stopped` inline, it
-      // would be stored twice in that future (as argument and as local), and
-      // a pending wait would carry both copies.
-      let run = |fired| -> Job<T> {
-        let work = Box::pin(job(target, options));
-        Box::pin(until_stopped(work, fired, closed, pid))
-      };
-      let work = match state {
-        Some(State::Aborted) => Box::pin(ready(Err(Failure::Aborted))),
-        Some(State::Armed(fired)) => run(Some(fired)),
-        None => run(None),
-      };
-      (link, work)
+  let (link, work) = match started {
+    Ok(started) => started,
+    Err(thrown) => {
+      sys::settle(env, deferred, Err(thrown))?;
+      return Ok(promise);
     }
   };
   let channel = hold(env)?;
@@ -96,6 +76,45 @@ where
   Ok(promise)
 }
 
+/// The job, stopped by the AbortSignal or `close()`, and the listener on the
+/// signal; or, when the caller's code threw while the call read its options
+/// or listened to its signal, what it threw: nothing starts.
+fn start<'env, P, T, Fut>(
+  env: &'env Env,
+  request: Request<'env, P>,
+  job: impl FnOnce(Arc<Target>, P) -> Fut,
+) -> std::result::Result<(Option<AbortLink>, Job<T>), Unknown<'env>>
+where
+  T: Send + 'static,
+  Fut: Future<Output = std::result::Result<T, Failure>> + Send + 'static,
+{
+  let (target, signal, options) = match request {
+    Ok(request) => request,
+    Err(failure @ Failure::Thrown) => return Err(errors::thrown(env, failure.into_napi(env))),
+    Err(failure) => return Ok((None, Box::pin(ready(Err(failure))))),
+  };
+  let (link, state) = match signal.map(|signal| abort::listen(env, signal)) {
+    Some(Ok((link, state))) => (Some(link), Some(state)),
+    Some(Err(error)) => return Err(errors::thrown(env, error)),
+    None => (None, None),
+  };
+  let closed = target.closed();
+  let pid = target.pid().as_raw();
+  // The job in a box of its own: moved into `until_stopped` inline, it
+  // would be stored twice in that future (as argument and as local), and
+  // a pending wait would carry both copies.
+  let run = |fired| -> Job<T> {
+    let work = Box::pin(job(target, options));
+    Box::pin(until_stopped(work, fired, closed, pid))
+  };
+  let work = match state {
+    Some(State::Aborted) => Box::pin(ready(Err(Failure::Aborted))),
+    Some(State::Armed(fired)) => run(Some(fired)),
+    None => run(None),
+  };
+  Ok((link, work))
+}
+
 /// What the promise settles with: `Ok` resolves, `Err` rejects.
 fn settled_value<'env, T, V: ToNapiValue>(
   env: &'env Env,
@@ -103,7 +122,7 @@ fn settled_value<'env, T, V: ToNapiValue>(
   outcome: std::result::Result<T, Failure>,
   finish: impl FnOnce(T) -> V,
 ) -> std::result::Result<Unknown<'env>, Unknown<'env>> {
-  let rejection = |error: napi::Error| JsError::from(error).into_unknown(*env);
+  let rejection = |error| errors::thrown(env, error);
   let reason = link
     .map(|link| link.unlink(env))
     .transpose()
@@ -111,13 +130,14 @@ fn settled_value<'env, T, V: ToNapiValue>(
   match outcome {
     Ok(value) => finish(value).into_unknown(env).map_err(rejection),
     Err(failure) => {
-      let mut error = failure.to_js(env).map_err(rejection)?;
+      let error = failure.to_js(env).map_err(rejection)?;
       if let (Failure::Aborted, Some(reason)) = (&failure, reason) {
+        let mut error = error.coerce_to_object().map_err(rejection)?;
         error
           .set_named_property("cause", reason)
           .map_err(rejection)?;
       }
-      Err(error.to_unknown())
+      Err(error)
     }
   }
 }

@@ -1,6 +1,6 @@
 //! The system calls nix does not wrap, each wrapped once, and the few N-API
 //! calls napi-rs has no safe form for (a promise settled through a channel
-//! shared by all promises). Every `unsafe` in the crate lives in this file.
+//! shared by all promises, a pending exception taken to reject one). Every `unsafe` in the crate lives in this file.
 //!
 //! glibc has no `pidfd_send_signal` wrapper and only recent glibc has
 //! `pidfd_open`, so both go through `libc::syscall`. Variadic arguments are
@@ -194,6 +194,27 @@ pub fn settle(env: &Env, deferred: Deferred, value: Result<Unknown, Unknown>) ->
     }
   };
   napi_status(status)
+}
+
+/// The exception JavaScript code left pending, cleared so a promise can
+/// reject with it; `None` when none is pending. napi-rs leaves a throwing
+/// getter's or method's exception pending; it propagates from a method that
+/// returns, but a promise must take it before anything else runs.
+pub fn take_exception(env: &Env) -> napi::Result<Option<Unknown<'_>>> {
+  let mut pending = false;
+  // SAFETY: a live env on its own thread and an out-pointer we own.
+  napi_status(unsafe { napi::sys::napi_is_exception_pending(env.raw(), &mut pending) })?;
+  if !pending {
+    return Ok(None);
+  }
+  let mut exception = std::ptr::null_mut();
+  // SAFETY: as above; an exception is pending, so one is returned.
+  let status = unsafe { napi::sys::napi_get_and_clear_last_exception(env.raw(), &mut exception) };
+  napi_status(status)?;
+  // SAFETY: a live handle of `env`, just returned by N-API.
+  Ok(Some(unsafe {
+    Unknown::from_raw_unchecked(env.raw(), exception)
+  }))
 }
 
 /// Makes the event loop wait for `channel` (`hold`), or stop waiting for it.
