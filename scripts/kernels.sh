@@ -23,7 +23,7 @@
 # For each kernel it checks that capabilities() is what that kernel offers
 # (pidfd from 5.3, groupSignal from 6.9, exitInfo from 6.15), lists the
 # skipped tests (each title says why), and prints one line:
-#   kernel 6.1.0-56-cloud-amd64: pidfd=true groupSignal=false exitInfo=false — 61 passed, 8 skipped, 0 failed
+#   kernel 6.1.0-56-cloud-amd64: pidfd=true groupSignal=false exitInfo=false — 64 passed, 8 skipped, 0 failed
 # It exits non-zero if a test failed, the capabilities are wrong, or a VM
 # gave no verdict.
 #
