@@ -1,6 +1,7 @@
 //! The system calls nix does not wrap, each wrapped once, and the few N-API
 //! calls napi-rs has no safe form for (a promise settled through a channel
-//! shared by all promises, a pending exception taken to reject one). Every `unsafe` in the crate lives in this file.
+//! shared by all promises, a pending exception taken to reject one). Every
+//! `unsafe` in the crate lives in this file.
 //!
 //! glibc has no `pidfd_send_signal` wrapper and only recent glibc has
 //! `pidfd_open`, so both go through `libc::syscall`. Variadic arguments are

@@ -47,13 +47,13 @@ impl Target {
         // names nobody (ESRCH), and also a thread's id, which signals the
         // thread's process: ESRCH too, as no process has that pid. EPERM
         // means the process exists but belongs to someone else: fine to hold.
-        let no_such_process = || io::Error::from_raw_os_error(libc::ESRCH);
         match sys::kill(pid, 0) {
           Err(error) if error.raw_os_error() == Some(libc::ESRCH) => {
             return Err(Failure::sys("kill", error, pid));
           }
           _ if thread_group(pid).is_some_and(|leader| leader != pid) => {
-            return Err(Failure::sys("kill", no_such_process(), pid));
+            let no_such_process = io::Error::from_raw_os_error(libc::ESRCH);
+            return Err(Failure::sys("kill", no_such_process, pid));
           }
           _ => None,
         }
