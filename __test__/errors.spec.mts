@@ -175,6 +175,7 @@ test('code of the caller\'s that throws (a getter, an AbortSignal\'s addEventLis
     ...['killSignal', 'forceKillAfterDelay', 'group', 'signal'].map((key): [string, () => Promise<unknown>] => [`terminate ${key}`, () => target.terminate(throwing(key))]),
     ['signal.addEventListener getter', () => target.terminate({ signal: throwing('addEventListener', { aborted: false, removeEventListener() {} }) as any })],
     ['signal.addEventListener', () => target.terminate({ signal: signal('addEventListener') })],
+    ['signal.aborted getter', () => target.terminate({ signal: throwing('aborted', { addEventListener() {}, removeEventListener() {} }) as any })],
   ]
   for (const [what, call] of promises) {
     let promise: Promise<unknown> | undefined
