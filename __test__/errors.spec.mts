@@ -176,6 +176,7 @@ test('code of the caller\'s that throws (a getter, an AbortSignal\'s addEventLis
     ['signal.addEventListener getter', () => target.terminate({ signal: throwing('addEventListener', { aborted: false, removeEventListener() {} }) as any })],
     ['signal.addEventListener', () => target.terminate({ signal: signal('addEventListener') })],
     ['signal.aborted getter', () => target.terminate({ signal: throwing('aborted', { addEventListener() {}, removeEventListener() {} }) as any })],
+    ['a Proxy signal\'s has trap', () => target.terminate({ signal: new Proxy(new AbortController().signal, { has: () => { throw thrown } }) })],
   ]
   for (const [what, call] of promises) {
     let promise: Promise<unknown> | undefined

@@ -135,7 +135,9 @@ pub fn abort_signal<'env>(value: Option<Unknown<'env>>) -> Checked<Option<Object
     let method = property(Some(&signal), name)?;
     Ok(method.is_some_and(|m| kind(&m) == ValueType::Function))
   };
-  let aborted = signal.has_named_property("aborted").unwrap_or(false);
+  let aborted = signal
+    .has_named_property("aborted")
+    .map_err(|_| Failure::Thrown)?;
   match aborted && method("addEventListener")? && method("removeEventListener")? {
     true => Ok(Some(signal)),
     false => Err(not_a_signal()),
