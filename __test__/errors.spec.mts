@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url'
 import test from 'ava'
 
 import { KillTarget } from '../index.js'
-import { delay, exitOf, sleeper, testUnless } from './helpers.mts'
+import { delay, exitOf, signalWhose, sleeper, testUnless } from './helpers.mts'
 
 type Expected = [klass: ErrorConstructor, code: string]
 const TYPE: Expected = [TypeError, 'ERR_INVALID_ARG_TYPE']
@@ -166,15 +166,15 @@ test('code of the caller\'s that throws (a getter, an AbortSignal\'s addEventLis
         throw thrown
       },
     })
-  const signal = (method: string) => Object.assign(new AbortController().signal, { [method]: () => { throw thrown } })
 
   for (const key of ['pid', 'exitCode', 'signalCode'])
     t.is(t.throws(() => KillTarget.fromChildProcess(throwing(key, { pid: sentinel.pid }) as any)), thrown, `child.${key}`)
-  const promises: [string, () => Promise<unknown>][] = [
-    ...['timeout', 'signal'].map((key): [string, () => Promise<unknown>] => [`waitForExit ${key}`, () => target.waitForExit(throwing(key))]),
-    ...['killSignal', 'forceKillAfterDelay', 'group', 'signal'].map((key): [string, () => Promise<unknown>] => [`terminate ${key}`, () => target.terminate(throwing(key))]),
+  type Case = [string, () => Promise<unknown>]
+  const promises: Case[] = [
+    ...['timeout', 'signal'].map((key): Case => [`waitForExit ${key}`, () => target.waitForExit(throwing(key))]),
+    ...['killSignal', 'forceKillAfterDelay', 'group', 'signal'].map((key): Case => [`terminate ${key}`, () => target.terminate(throwing(key))]),
     ['signal.addEventListener getter', () => target.terminate({ signal: throwing('addEventListener', { aborted: false, removeEventListener() {} }) as any })],
-    ['signal.addEventListener', () => target.terminate({ signal: signal('addEventListener') })],
+    ['signal.addEventListener', () => target.terminate({ signal: signalWhose('addEventListener', thrown) })],
     ['signal.aborted getter', () => target.terminate({ signal: throwing('aborted', { addEventListener() {}, removeEventListener() {} }) as any })],
     ['a Proxy signal\'s has trap', () => target.terminate({ signal: new Proxy(new AbortController().signal, { has: () => { throw thrown } }) })],
   ]

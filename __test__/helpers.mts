@@ -92,6 +92,15 @@ export function pidfdsOn(pid: number): number {
 
 export const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
 
+/** A real AbortSignal whose `method` throws `error`, as wrapped or patched signals can. */
+export function signalWhose(method: 'addEventListener' | 'removeEventListener', error: unknown): AbortSignal {
+  return Object.assign(new AbortController().signal, {
+    [method]: () => {
+      throw error
+    },
+  })
+}
+
 /**
  * A test that runs where none of `skipBecause` holds, and is skipped
  * otherwise with the first reason in its title: a kernel- or host-dependent

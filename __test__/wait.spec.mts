@@ -6,7 +6,7 @@ import { readdirSync, readFileSync, readlinkSync } from 'node:fs'
 import test, { type ExecutionContext } from 'ava'
 
 import { KillTarget, type TerminateResult, capabilities } from '../index.js'
-import { delay, exitOf, pidfdsOn, readPids, running, shell, sleeper, testUnless } from './helpers.mts'
+import { delay, exitOf, pidfdsOn, readPids, running, shell, signalWhose, sleeper, testUnless } from './helpers.mts'
 
 /**
  * A child that ignores SIGTERM (the disposition survives exec), resolved once
@@ -274,9 +274,7 @@ test('a removeEventListener that throws rejects the settled wait with what it th
   const child = sleeper(t)
   const target = KillTarget.fromChildProcess(child)
   const thrown = new Error('from removeEventListener')
-  // A wrapped or patched signal, as listener-tracking code makes them.
-  const signal = Object.assign(new AbortController().signal, { removeEventListener: () => { throw thrown } })
-  const wait = target.waitForExit({ signal })
+  const wait = target.waitForExit({ signal: signalWhose('removeEventListener', thrown) })
   child.kill('SIGKILL')
   t.is(await t.throwsAsync(wait), thrown)
 })
