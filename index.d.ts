@@ -19,6 +19,13 @@ export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-was
  */
 export declare class KillTarget {
   /**
+   * Not callable: a target comes from `fromChildProcess` or `fromPid`;
+   * `new KillTarget()` throws `ERR_ILLEGAL_CONSTRUCTOR`. (This item only
+   * declares the private constructor to TypeScript; `class.rs` defines the
+   * one that runs.)
+   */
+  private constructor()
+  /**
    * Opens a target for a child process from `child_process.spawn()`.
    *
    * Call it in the same synchronous tick as `spawn()`: until control returns
@@ -61,8 +68,11 @@ export declare class KillTarget {
    * leads; a child spawned with `detached: true` leads its own.
    *
    * Where `capabilities().groupSignal` is true this goes through the pidfd
-   * and reaches the group even after the leader has been reaped; elsewhere
-   * it is `killpg(2)`, which could reach a group that reused the id.
+   * and reaches the group even after the leader has been reaped. Elsewhere
+   * it is `killpg(2)`, by number: safe while the leader is unreaped or any
+   * member is left (a group's id is not reused while either holds it), and
+   * could reach a group that reused the id only once the leader has been
+   * reaped and the group is empty.
    *
    * @returns `true` when delivered, `false` when the group is gone.
    * @throws {Error} `ERR_NOT_GROUP_LEADER` when the process is alive but
@@ -84,9 +94,10 @@ export declare class KillTarget {
    * aborts and with `ERR_USE_AFTER_CLOSE` when the target is closed.
    *
    * It never reaps, so it works for any process and leaves Node's children
-   * to Node. With a pidfd, all waits share one thread and no timers; without
-   * one it polls, from every 1 ms up to every 100 ms. A pending wait keeps
-   * the event loop alive, as a timer does.
+   * to Node. With a pidfd the wait is the descriptor in the thread's event
+   * loop, registered once per target however many wait; without one it
+   * polls, from every 1 ms up to every 100 ms. A pending wait keeps the
+   * event loop alive, as a timer does.
    */
   waitForExit(options?: { timeout?: number; signal?: AbortSignal }): Promise<boolean>
   /**
@@ -94,12 +105,19 @@ export declare class KillTarget {
    * (default `'SIGTERM'`; to the whole group with `group: true`), then
    * SIGCONT so a stopped process can act on it, waits up to
    * `forceKillAfterDelay` ms (default 5000; `false` waits for ever), then
-   * sends SIGKILL and waits that long again.
+   * sends SIGKILL and waits that long again (at least 1 s).
    *
-   * Every signal goes through the target, so the escalation can never reach
-   * a process that took the pid. A process already gone resolves with
+   * The first signals go out before the call returns, so a `close()` right
+   * after it rejects the promise with `ERR_USE_AFTER_CLOSE` and lists them
+   * in the error's `signals`; so does an abort. Every signal goes through
+   * the target, so the escalation can never reach a process that took the
+   * pid. A process already gone resolves with
    * `{ exited: true, forced: false, signals: [] }`. With `group`, the wait
    * is for this process, the group's leader.
+   *
+   * @throws {TypeError} `ERR_INVALID_ARG_VALUE` (as a rejection) for a
+   * `killSignal` that cannot end a process: `0`, `SIGSTOP`, `SIGCONT`,
+   * `SIGTSTP`, `SIGTTIN`, `SIGTTOU`.
    */
   terminate(options?: { killSignal?: NodeJS.Signals | number; forceKillAfterDelay?: number | false; group?: boolean; signal?: AbortSignal }): Promise<TerminateResult>
   /**
@@ -113,7 +131,8 @@ export declare class KillTarget {
   /**
    * `await using`: terminates the process with the default options, then
    * closes the target. The target reads as closed at once; the pidfd is
-   * released when the termination has settled.
+   * released when the termination has settled. A target already closed
+   * resolves at once and nothing is sent.
    */
   [globalThis.Symbol.asyncDispose](): Promise<void>
 }
@@ -127,7 +146,9 @@ export declare function capabilities(): Capabilities
 
 /**
  * Which kernel features this process uses, decided by one probe at first
- * use. Set `KILL_TARGET_DISABLE_PIDFD=1` to run as though none existed.
+ * use, and which loop serves its waits. Set `KILL_TARGET_DISABLE_PIDFD=1`
+ * to run as though there were no pidfds, `KILL_TARGET_WAIT_THREAD=1` to
+ * serve waits from a helper thread under Node too.
  */
 export interface Capabilities {
   /** `pidfd_open` / `pidfd_send_signal` (Linux ≥ 5.3): targets are race-free. */
@@ -139,6 +160,16 @@ export interface Capabilities {
   groupSignal: boolean
   /** `PIDFD_INFO_EXIT` (Linux ≥ 6.15): `exitStatus()` can answer. */
   exitInfo: boolean
+  /**
+   * `PIDFD_GET_INFO` (Linux ≥ 6.13): `fromChildProcess` asks the pidfd for
+   * its parent.
+   */
+  pidfdInfo: boolean
+  /**
+   * `'libuv'`: waits are pidfds in the JavaScript thread's own event loop
+   * (Node, Electron). `'thread'`: a helper thread watches them (Bun, Deno).
+   */
+  waitPath: 'libuv' | 'thread'
 }
 
 /**

@@ -10,9 +10,11 @@ import { delay, exitOf, openFds, pidfdsOn, readPids, running, shell, sleeper, te
 
 const caps = capabilities()
 
-test('capabilities() reports three booleans, and targets are race-free exactly when pidfds exist', (t) => {
-  t.deepEqual(Object.keys(caps).sort(), ['exitInfo', 'groupSignal', 'pidfd'])
-  for (const value of Object.values(caps)) t.is(typeof value, 'boolean')
+test('capabilities() reports the kernel features and the wait path, and targets are race-free exactly when pidfds exist', (t) => {
+  const { waitPath, ...features } = caps
+  t.deepEqual(Object.keys(features).sort(), ['exitInfo', 'groupSignal', 'pidfd', 'pidfdInfo'])
+  for (const value of Object.values(features)) t.is(typeof value, 'boolean')
+  t.is(waitPath, process.env.KILL_TARGET_WAIT_THREAD ? 'thread' : 'libuv')
   t.is(KillTarget.fromPid(process.pid).raceFree, caps.pidfd)
   t.deepEqual(capabilities(), caps, 'decided once')
   // seccomp.spec runs this suite under a filter that denies pidfd calls.

@@ -1,35 +1,38 @@
 //! A caller's AbortSignal, heard through `addEventListener` and let go with
-//! `removeEventListener` when the operation settles.
+//! `removeEventListener` when the operation settles. The listener runs on
+//! the signal's thread and tells the operation at once (`ops::deliver`).
 //!
 //! napi-rs's own `AbortSignal` is made for `AsyncTask`: it takes over the
 //! signal's `onabort` property (replacing any handler the caller set there)
 //! and keeps every callback for as long as the signal lives. One long-lived
 //! signal shared by many waits needs listeners that come off as each settles.
 
-use std::cell::Cell;
-
 use napi::bindgen_prelude::{
   Env, FnArgs, Function, FunctionRef, JsObjectValue, Object, ObjectRef, Result, Unknown,
 };
 use napi::JsValue;
-use tokio::sync::oneshot;
 
-/// The listener on one signal, held on the JavaScript thread.
+use crate::ops::{self, Event};
+
+/// The listener on one signal. Dropped unsettled only when the thread goes
+/// away, which frees the signal's reference with everything else.
 pub struct AbortLink {
-  signal: ObjectRef,
+  signal: ObjectRef<false>,
   listener: Option<FunctionRef<(), ()>>,
 }
 
 pub enum State {
   /// `signal.aborted` was already true: the operation must not start.
   Aborted,
-  /// The receiver fires when the signal aborts.
-  Armed(oneshot::Receiver<()>),
+  /// The listener tells the operation when the signal aborts.
+  Armed,
 }
 
 type Listener<'env> = Function<'env, (), ()>;
 
-pub fn listen(env: &Env, signal: Object) -> Result<(AbortLink, State)> {
+/// Listens to `signal` on behalf of operation `id`. A throw from the
+/// caller's code is left pending, for the promise to reject with.
+pub fn listen(env: &Env, signal: Object, id: u64) -> Result<(AbortLink, State)> {
   let aborted: Unknown = signal.get_named_property("aborted")?;
   if aborted.coerce_to_bool()? {
     let link = AbortLink {
@@ -38,13 +41,8 @@ pub fn listen(env: &Env, signal: Object) -> Result<(AbortLink, State)> {
     };
     return Ok((link, State::Aborted));
   }
-  let (fire, fired) = oneshot::channel();
-  let fire = Cell::new(Some(fire));
-  let listener = env.create_function_from_closure("onAbort", move |_| {
-    if let Some(fire) = fire.take() {
-      // The receiver is gone only if the operation already settled.
-      let _ = fire.send(());
-    }
+  let listener = env.create_function_from_closure("onAbort", move |call| {
+    ops::deliver(call.env, id, Event::Aborted);
     Ok(())
   })?;
   call(&signal, "addEventListener", listener)?;
@@ -52,7 +50,7 @@ pub fn listen(env: &Env, signal: Object) -> Result<(AbortLink, State)> {
     signal: signal.create_ref()?,
     listener: Some(listener.create_ref()?),
   };
-  Ok((link, State::Armed(fired)))
+  Ok((link, State::Armed))
 }
 
 impl AbortLink {
@@ -70,8 +68,7 @@ impl AbortLink {
   }
 }
 
-/// `signal[method]('abort', listener)`. A throw is left pending, for the
-/// promise to reject with.
+/// `signal[method]('abort', listener)`.
 fn call(signal: &Object, method: &str, listener: Listener) -> Result<()> {
   let method: Function<FnArgs<(&str, Listener)>, Unknown> = signal.get_named_property(method)?;
   method.apply(signal, ("abort", listener).into())?;

@@ -10,7 +10,7 @@ use nix::unistd::Pid;
 
 use crate::errors::Failure;
 use crate::signal::{Signal, MAX_SIGNAL};
-use crate::sys;
+use crate::ffi;
 use crate::terminate::DEFAULT_FORCE_KILL_AFTER;
 
 /// The highest pid Linux can hand out (`PID_MAX_LIMIT` on 64-bit).
@@ -37,10 +37,28 @@ pub fn signal(value: &Unknown, name: &'static str, fallback: Signal) -> Checked<
     }
     ValueType::Undefined => Ok(fallback),
     // Read into a buffer on the stack: a known name costs no allocation.
-    ValueType::String => sys::short_string(value, &mut [0; 32])
+    ValueType::String => ffi::short_string(value, &mut [0; 32])
       .and_then(Signal::from_name)
       .ok_or_else(|| Failure::UnknownSignal(string_of(value))),
     _ => Err(wrong_type(value, name, "one of type string or number")),
+  }
+}
+
+/// A signal that can end a process, for `terminate()`: not 0 (which sends
+/// nothing) nor one that stops or continues it (SIGSTOP, SIGCONT, SIGTSTP,
+/// SIGTTIN, SIGTTOU), which the escalation's SIGCONT would undo or which
+/// would leave it stopped.
+pub fn kill_signal(value: &Unknown, name: &'static str) -> Checked<Signal> {
+  let signal = self::signal(value, name, Signal::SIGTERM)?;
+  match signal.can_terminate() {
+    true => Ok(signal),
+    false => Err(Failure::CannotTerminate {
+      name,
+      signal: match kind(value) {
+        ValueType::String => format!("'{}'", string_of(value)),
+        _ => received_number(value),
+      },
+    }),
   }
 }
 

@@ -9,7 +9,7 @@ use napi::bindgen_prelude::{
 use napi::JsValue;
 use nix::errno::Errno;
 
-use crate::sys;
+use crate::ffi;
 
 #[derive(Debug, PartialEq)]
 pub enum Failure {
@@ -29,6 +29,12 @@ pub enum Failure {
   UnknownSignal(String),
   /// A child process object without a pid: its spawn failed.
   NotSpawned,
+  /// `new KillTarget()`: targets come from the factories.
+  IllegalConstructor,
+  /// A method called on something that is not a `KillTarget`.
+  InvalidThis,
+  /// A `killSignal` that cannot end a process (0, or a stop/continue signal).
+  CannotTerminate { name: &'static str, signal: String },
   /// A child process that has exited: Node has reported it, or its pid has
   /// already been reaped and given to a process that is not our child.
   AlreadyExited { pid: i32 },
@@ -118,6 +124,21 @@ impl Failure {
         Class::TypeError,
         "ERR_INVALID_ARG_VALUE",
         "The \"child\" argument has no pid: the child process failed to spawn".to_owned(),
+      ),
+      Failure::IllegalConstructor => plain(
+        Class::TypeError,
+        "ERR_ILLEGAL_CONSTRUCTOR",
+        "Illegal constructor: use KillTarget.fromChildProcess() or KillTarget.fromPid()".to_owned(),
+      ),
+      Failure::InvalidThis => plain(
+        Class::TypeError,
+        "ERR_INVALID_THIS",
+        "Value of \"this\" must be of type KillTarget".to_owned(),
+      ),
+      Failure::CannotTerminate { name, signal } => plain(
+        Class::TypeError,
+        "ERR_INVALID_ARG_VALUE",
+        format!("The argument '{name}' cannot end a process. Received {signal}"),
       ),
       Failure::AlreadyExited { pid } => Shape {
         syscall: None,
@@ -210,7 +231,7 @@ impl Failure {
 /// What a failed N-API call means as a rejection: the exception the
 /// caller's code left pending, or else the call's own error.
 pub fn thrown(env: &Env, error: napi::Error) -> Unknown<'_> {
-  match sys::take_exception(env) {
+  match ffi::take_exception(env) {
     Ok(Some(exception)) => exception,
     _ => JsError::from(error).into_unknown(*env),
   }

@@ -1,62 +1,64 @@
 //! kill-target: signal exactly the process you mean.
 //!
-//! This file is the JavaScript face and nothing more; the work is in:
-//! - `target`    one process, by pidfd or by pid: signal, group signal, exit state
-//! - `wait`      waiting for exit without reaping, and stopping a wait
-//! - `terminate` kill signal, grace period, SIGKILL
+//! This file declares the JavaScript face (napi-rs writes `index.d.ts` and
+//! `index.js` from it) and the methods behind it; the work is in:
+//! - `class`     the `KillTarget` class as defined at load: one call path for
+//!   every method, at the cost of a bare N-API method
+//! - `target`    one process, by pidfd or by pid: signal, group signal, exit
+//! - `wait`      `waitForExit()`, and `terminate` its escalation
+//! - `ops`       the pending operations of a thread and the events they hear
+//! - `reactor`   readiness and timers on the thread that asked, from libuv
+//!   (`host` decides) or from the `helper` threads
+//! - `promise`   a call's promise, and `abort` its AbortSignal
 //! - `probe`     which kernel features this process uses, decided once
 //! - `signal`    signal names and numbers as Node spells them
 //! - `args`      argument checks, before anything reaches the kernel
 //! - `errors`    every failure and its Node-shaped JavaScript error
-//! - `promise`   jobs on the runtime as promises, with AbortSignal and close
-//! - `abort`     listening to an AbortSignal
-//! - `sys`       the system call wrappers, and the few N-API calls napi-rs
-//!   has no safe form for: all of the crate's `unsafe`
+//! - `sys`       the system calls (`unsafe`), and `ffi` the N-API and libuv
+//!   calls napi-rs has no form for (`unsafe`)
 
 #![deny(clippy::all)]
 #![deny(unsafe_code)]
 
 mod abort;
 mod args;
+mod class;
 mod errors;
+mod ffi;
+mod helper;
+mod host;
+mod ops;
 mod probe;
 mod promise;
+mod reactor;
 mod signal;
 mod sys;
 mod target;
 mod terminate;
 mod wait;
 
-use std::sync::Arc;
+use std::cell::RefCell;
+use std::rc::Rc;
 
-use napi::bindgen_prelude::{
-  create_custom_tokio_runtime, Env, Object, PromiseRaw, Result, Unknown, ValueType,
-};
+use napi::bindgen_prelude::{Env, Object, PromiseRaw, Result, Unknown, ValueType};
 use napi_derive::napi;
 
 use crate::errors::Failure;
 use crate::signal::Signal;
 use crate::target::Target;
-use crate::terminate::Plan;
+use crate::terminate::{Answer, Plan};
 
-/// Every wait is readiness on a descriptor, so one worker thread serves all
-/// of them; napi-rs would otherwise start one per core.
-#[napi_derive::module_init]
-fn start_runtime() {
-  let runtime = tokio::runtime::Builder::new_multi_thread()
-    .worker_threads(1)
-    .thread_name("kill-target")
-    .enable_all()
-    .build();
-  // If even one thread cannot start, napi-rs builds its default runtime at
-  // the first wait and reports that failure there.
-  if let Ok(runtime) = runtime {
-    create_custom_tokio_runtime(runtime);
-  }
+/// Decides the wait path and defines the class users get (see `class`).
+#[napi(module_exports)]
+pub fn define(mut exports: Object, env: Env) -> Result<()> {
+  host::decide(&env);
+  class::define(&env, &mut exports)
 }
 
 /// Which kernel features this process uses, decided by one probe at first
-/// use. Set `KILL_TARGET_DISABLE_PIDFD=1` to run as though none existed.
+/// use, and which loop serves its waits. Set `KILL_TARGET_DISABLE_PIDFD=1`
+/// to run as though there were no pidfds, `KILL_TARGET_WAIT_THREAD=1` to
+/// serve waits from a helper thread under Node too.
 #[napi(object)]
 pub struct Capabilities {
   /// `pidfd_open` / `pidfd_send_signal` (Linux ≥ 5.3): targets are race-free.
@@ -66,6 +68,13 @@ pub struct Capabilities {
   pub group_signal: bool,
   /// `PIDFD_INFO_EXIT` (Linux ≥ 6.15): `exitStatus()` can answer.
   pub exit_info: bool,
+  /// `PIDFD_GET_INFO` (Linux ≥ 6.13): `fromChildProcess` asks the pidfd for
+  /// its parent.
+  pub pidfd_info: bool,
+  /// `'libuv'`: waits are pidfds in the JavaScript thread's own event loop
+  /// (Node, Electron). `'thread'`: a helper thread watches them (Bun, Deno).
+  #[napi(ts_type = "'libuv' | 'thread'")]
+  pub wait_path: String,
 }
 
 /// The kernel features in use. The probe runs once, at the first call of
@@ -78,6 +87,8 @@ pub fn capabilities() -> Capabilities {
     pidfd: found.pidfd,
     group_signal: found.group_signal,
     exit_info: found.exit_info,
+    pidfd_info: found.pidfd_info,
+    wait_path: host::wait_path().name().to_owned(),
   }
 }
 
@@ -117,12 +128,36 @@ pub struct TerminateResult {
 /// Nothing here ever reaps a process: Node stays in charge of its children.
 #[napi]
 pub struct KillTarget {
-  target: Option<Arc<Target>>,
   pid: i32,
   race_free: bool,
+  /// `None` once closed.
+  target: RefCell<Option<Rc<Target>>>,
 }
 
 impl KillTarget {
+  fn new(target: Target) -> Self {
+    KillTarget {
+      pid: target.pid().as_raw(),
+      race_free: target.race_free(),
+      target: RefCell::new(Some(Rc::new(target))),
+    }
+  }
+
+  fn target(&self) -> std::result::Result<Rc<Target>, Failure> {
+    self.target.borrow().clone().ok_or(Failure::Closed)
+  }
+
+  /// Runs `f` on the open target, without cloning it.
+  fn with_target<T>(
+    &self,
+    f: impl FnOnce(&Target) -> std::result::Result<T, Failure>,
+  ) -> std::result::Result<T, Failure> {
+    match self.target.borrow().as_deref() {
+      Some(target) => f(target),
+      None => Err(Failure::Closed),
+    }
+  }
+
   /// Checks what a promise method needs before it starts: an open target, its
   /// options object, the method's own options (`read`) and the AbortSignal.
   fn request<'env, P>(
@@ -130,28 +165,26 @@ impl KillTarget {
     options: &Unknown<'env>,
     read: impl FnOnce(Option<&Object<'env>>) -> std::result::Result<P, Failure>,
   ) -> promise::Request<'env, P> {
-    let target = self.target()?;
+    self.target()?;
     let options = args::options(options)?;
     let own = read(options.as_ref())?;
     let signal = args::abort_signal(args::property(options.as_ref(), "signal")?)?;
-    Ok((target.clone(), signal, own))
-  }
-
-  fn new(target: Target) -> Self {
-    KillTarget {
-      pid: target.pid().as_raw(),
-      race_free: target.race_free(),
-      target: Some(Arc::new(target)),
-    }
-  }
-
-  fn target(&self) -> std::result::Result<&Arc<Target>, Failure> {
-    self.target.as_ref().ok_or(Failure::Closed)
+    // Read last: the caller's getters above may have closed the target.
+    Ok((self.target()?, signal, own))
   }
 }
 
 #[napi]
 impl KillTarget {
+  /// Not callable: a target comes from `fromChildProcess` or `fromPid`;
+  /// `new KillTarget()` throws `ERR_ILLEGAL_CONSTRUCTOR`. (This item only
+  /// declares the private constructor to TypeScript; `class.rs` defines the
+  /// one that runs.)
+  #[napi(js_name = "private constructor", ts_type = "()")]
+  pub fn private_constructor(&self, env: &Env) -> Result<()> {
+    Err(Failure::IllegalConstructor.into_napi(env))
+  }
+
   /// Opens a target for a child process from `child_process.spawn()`.
   ///
   /// Call it in the same synchronous tick as `spawn()`: until control returns
@@ -200,7 +233,7 @@ impl KillTarget {
   /// True after `close()`.
   #[napi(getter)]
   pub fn closed(&self) -> bool {
-    self.target.is_none()
+    self.target.borrow().is_none()
   }
 
   /// Sends a signal (default `'SIGTERM'`; `0` only checks the process exists).
@@ -210,39 +243,39 @@ impl KillTarget {
   /// @throws {Error} with `code`, `errno` and `syscall` when the kernel
   /// refuses (e.g. `EPERM`), `ERR_USE_AFTER_CLOSE` after `close()`.
   #[napi(ts_args_type = "signal?: NodeJS.Signals | number")]
-  pub fn signal(&self, env: Env, signal: Unknown) -> Result<bool> {
-    self
-      .target()
-      .and_then(|target| target.signal(args::signal(&signal, "signal", Signal::SIGTERM)?))
-      .map_err(|failure| failure.into_napi(&env))
+  pub fn signal(&self, env: &Env, signal: Unknown) -> Result<bool> {
+    args::signal(&signal, "signal", Signal::SIGTERM)
+      .and_then(|signal| self.with_target(|target| target.signal(signal)))
+      .map_err(|failure| failure.into_napi(env))
   }
 
   /// Sends a signal (default `'SIGTERM'`) to the process group this process
   /// leads; a child spawned with `detached: true` leads its own.
   ///
   /// Where `capabilities().groupSignal` is true this goes through the pidfd
-  /// and reaches the group even after the leader has been reaped; elsewhere
-  /// it is `killpg(2)`, which could reach a group that reused the id.
+  /// and reaches the group even after the leader has been reaped. Elsewhere
+  /// it is `killpg(2)`, by number: safe while the leader is unreaped or any
+  /// member is left (a group's id is not reused while either holds it), and
+  /// could reach a group that reused the id only once the leader has been
+  /// reaped and the group is empty.
   ///
   /// @returns `true` when delivered, `false` when the group is gone.
   /// @throws {Error} `ERR_NOT_GROUP_LEADER` when the process is alive but
   /// leads no group.
   #[napi(ts_args_type = "signal?: NodeJS.Signals | number")]
-  pub fn signal_group(&self, env: Env, signal: Unknown) -> Result<bool> {
-    self
-      .target()
-      .and_then(|target| target.signal_group(args::signal(&signal, "signal", Signal::SIGTERM)?))
-      .map_err(|failure| failure.into_napi(&env))
+  pub fn signal_group(&self, env: &Env, signal: Unknown) -> Result<bool> {
+    args::signal(&signal, "signal", Signal::SIGTERM)
+      .and_then(|signal| self.with_target(|target| target.signal_group(signal)))
+      .map_err(|failure| failure.into_napi(env))
   }
 
   /// False once the process has exited (a zombie has exited). Never blocks.
   #[napi]
-  pub fn is_alive(&self, env: Env) -> Result<bool> {
+  pub fn is_alive(&self, env: &Env) -> Result<bool> {
     self
-      .target()
-      .and_then(|target| target.has_exited())
+      .with_target(|target| target.has_exited())
       .map(|exited| !exited)
-      .map_err(|failure| failure.into_napi(&env))
+      .map_err(|failure| failure.into_napi(env))
   }
 
   /// How the process ended, once it has been reaped (by anyone, e.g. Node),
@@ -250,11 +283,11 @@ impl KillTarget {
   /// the reap and wherever the kernel cannot tell
   /// (`capabilities().exitInfo === false`).
   #[napi]
-  pub fn exit_status(&self, env: Env) -> Result<Option<ExitStatus>> {
-    let status = self.target().and_then(|target| target.exit_status());
+  pub fn exit_status(&self, env: &Env) -> Result<Option<ExitStatus>> {
+    let status = self.with_target(|target| target.exit_status());
     Ok(
       status
-        .map_err(|failure| failure.into_napi(&env))?
+        .map_err(|failure| failure.into_napi(env))?
         .map(|status| match status {
           target::ExitStatus::Code(code) => ExitStatus {
             code: Some(code),
@@ -273,9 +306,10 @@ impl KillTarget {
   /// aborts and with `ERR_USE_AFTER_CLOSE` when the target is closed.
   ///
   /// It never reaps, so it works for any process and leaves Node's children
-  /// to Node. With a pidfd, all waits share one thread and no timers; without
-  /// one it polls, from every 1 ms up to every 100 ms. A pending wait keeps
-  /// the event loop alive, as a timer does.
+  /// to Node. With a pidfd the wait is the descriptor in the thread's event
+  /// loop, registered once per target however many wait; without one it
+  /// polls, from every 1 ms up to every 100 ms. A pending wait keeps the
+  /// event loop alive, as a timer does.
   #[napi(
     ts_args_type = "options?: { timeout?: number; signal?: AbortSignal }",
     ts_return_type = "Promise<boolean>"
@@ -291,24 +325,31 @@ impl KillTarget {
         .map(|value| args::millis(&value, "options.timeout"))
         .transpose()
     });
-    promise::spawn(
-      env,
-      request,
-      |target, timeout| async move { wait::exited_within(&target, timeout).await },
-      |exited| exited,
-    )
+    let id = ops::next_id();
+    let (promise, started) = promise::start(env, id, request)?;
+    if let Some((pending, target, limit)) = started {
+      wait::start(env, id, target, pending, limit);
+    }
+    Ok(promise)
   }
 
   /// Stops the process and resolves once it is gone: sends `killSignal`
   /// (default `'SIGTERM'`; to the whole group with `group: true`), then
   /// SIGCONT so a stopped process can act on it, waits up to
   /// `forceKillAfterDelay` ms (default 5000; `false` waits for ever), then
-  /// sends SIGKILL and waits that long again.
+  /// sends SIGKILL and waits that long again (at least 1 s).
   ///
-  /// Every signal goes through the target, so the escalation can never reach
-  /// a process that took the pid. A process already gone resolves with
+  /// The first signals go out before the call returns, so a `close()` right
+  /// after it rejects the promise with `ERR_USE_AFTER_CLOSE` and lists them
+  /// in the error's `signals`; so does an abort. Every signal goes through
+  /// the target, so the escalation can never reach a process that took the
+  /// pid. A process already gone resolves with
   /// `{ exited: true, forced: false, signals: [] }`. With `group`, the wait
   /// is for this process, the group's leader.
+  ///
+  /// @throws {TypeError} `ERR_INVALID_ARG_VALUE` (as a rejection) for a
+  /// `killSignal` that cannot end a process: `0`, `SIGSTOP`, `SIGCONT`,
+  /// `SIGTSTP`, `SIGTTIN`, `SIGTTOU`.
   #[napi(
     ts_args_type = "options?: { killSignal?: NodeJS.Signals | number; forceKillAfterDelay?: number | false; group?: boolean; signal?: AbortSignal }",
     ts_return_type = "Promise<TerminateResult>"
@@ -318,25 +359,22 @@ impl KillTarget {
     env: &'env Env,
     options: Unknown<'env>,
   ) -> Result<PromiseRaw<'env, TerminateResult>> {
-    promise::spawn(
-      env,
-      self.request(&options, terminate_plan),
-      |target, plan| async move { terminate::terminate(&target, plan).await },
-      |outcome| TerminateResult {
-        exited: outcome.exited,
-        forced: outcome.forced,
-        signals: outcome.signals,
-      },
-    )
+    let id = ops::next_id();
+    let (promise, started) = promise::start(env, id, self.request(&options, terminate_plan))?;
+    if let Some((pending, target, plan)) = started {
+      terminate::start(env, id, target, pending, plan, Answer::Outcome);
+    }
+    Ok(promise)
   }
 
   /// Releases the pidfd. Idempotent. Pending waits reject with
   /// `ERR_USE_AFTER_CLOSE`; every later call throws it. The pidfd is also
   /// released when the object is garbage-collected.
   #[napi]
-  pub fn close(&mut self) {
-    if let Some(target) = self.target.take() {
-      target.close();
+  pub fn close(&self, env: &Env) {
+    let target = self.target.borrow_mut().take();
+    if let Some(target) = target {
+      target.close(env);
     }
   }
 
@@ -353,30 +391,26 @@ impl KillTarget {
 
   /// `using target = KillTarget.fromPid(pid)` closes it at the end of scope.
   #[napi(well_known_symbol = "dispose")]
-  pub fn dispose(&mut self) {
-    self.close();
+  pub fn dispose(&self, env: &Env) {
+    self.close(env);
   }
 
   /// `await using`: terminates the process with the default options, then
   /// closes the target. The target reads as closed at once; the pidfd is
-  /// released when the termination has settled.
+  /// released when the termination has settled. A target already closed
+  /// resolves at once and nothing is sent.
   #[napi(well_known_symbol = "asyncDispose", ts_return_type = "Promise<void>")]
-  pub fn async_dispose<'env>(&mut self, env: &'env Env) -> Result<PromiseRaw<'env, ()>> {
-    let request = self
-      .target()
-      .map(|target| (target.clone(), None, Plan::default()));
+  pub fn async_dispose<'env>(&self, env: &'env Env) -> Result<PromiseRaw<'env, ()>> {
     // Not `close()`: that would stop the termination below as well.
-    self.target = None;
-    promise::spawn(
-      env,
-      request,
-      |target, plan| async move {
-        let outcome = terminate::terminate(&target, plan).await;
-        target.close();
-        outcome
-      },
-      drop,
-    )
+    let Some(target) = self.target.borrow_mut().take() else {
+      return promise::resolved(env);
+    };
+    let id = ops::next_id();
+    let (promise, started) = promise::start(env, id, Ok((target, None, ())))?;
+    if let Some((pending, target, ())) = started {
+      terminate::start(env, id, target, pending, Plan::default(), Answer::Nothing);
+    }
+    Ok(promise)
   }
 }
 
@@ -398,7 +432,7 @@ fn terminate_plan(options: Option<&Object>) -> std::result::Result<Plan, Failure
   let option = |key| args::property(options, key);
   Ok(Plan {
     kill_signal: match option("killSignal")? {
-      Some(value) => args::signal(&value, "options.killSignal", Signal::SIGTERM)?,
+      Some(value) => args::kill_signal(&value, "options.killSignal")?,
       None => Signal::SIGTERM,
     },
     force_kill_after: args::delay_or_never(

@@ -25,6 +25,8 @@ pub struct Features {
   pub group_signal: bool,
   /// `PIDFD_INFO_EXIT` (Linux ≥ 6.15).
   pub exit_info: bool,
+  /// `PIDFD_GET_INFO`, with the parent (Linux ≥ 6.13).
+  pub pidfd_info: bool,
 }
 
 /// The features of this process, probed once. A probe that could not get a
@@ -63,6 +65,7 @@ fn probe_kernel() -> Option<Features> {
     0,
     sys::SIGNAL_PROCESS_GROUP,
   ));
+  let pidfd_info = sys::pidfd_parent(own.as_fd()).is_ok();
   // Give its descriptor back first: the exit check needs one of its own.
   drop(own);
 
@@ -81,6 +84,7 @@ fn probe_kernel() -> Option<Features> {
     pidfd: true,
     group_signal,
     exit_info,
+    pidfd_info,
   })
 }
 

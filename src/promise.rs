@@ -1,186 +1,129 @@
-//! Turns a job on a target into a JavaScript promise: the job runs on the
-//! runtime, stops when the caller's AbortSignal fires or the target is
-//! closed, and a failure rejects with its Node-shaped error.
-//!
-//! Every promise settles through one threadsafe function per JavaScript
-//! thread. napi-rs's own futures make one per promise (each with a libuv
-//! handle, a queue and a cleanup hook): thousands of pending waits would
-//! each hold one, and libuv scans all of them at every wake-up.
+//! The promise of a `waitForExit()` or `terminate()` call: made on the
+//! calling thread, settled there by the operation (no channel), with the
+//! caller's AbortSignal listened to meanwhile and a failure rejected as its
+//! Node-shaped error.
 
-use std::cell::RefCell;
-use std::future::{ready, Future};
-use std::pin::Pin;
-use std::sync::Arc;
+use std::rc::Rc;
 
 use napi::bindgen_prelude::{Env, JsObjectValue, Object, PromiseRaw, Result, ToNapiValue, Unknown};
-use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
-use napi::{JsValue, Status};
+use napi::JsValue;
 
 use crate::abort::{self, AbortLink, State};
 use crate::errors::{self, Failure};
-use crate::sys;
+use crate::ffi::{self, Deferred};
 use crate::target::Target;
-use crate::wait::until_stopped;
-
-type Job<T> = Pin<Box<dyn Future<Output = std::result::Result<T, Failure>> + Send>>;
 
 /// What a method checked before starting: the target, the AbortSignal from
 /// its options and the method's own options `P`; or why it cannot start.
-pub type Request<'env, P> = std::result::Result<(Arc<Target>, Option<Object<'env>>, P), Failure>;
+pub type Request<'env, P> = std::result::Result<(Rc<Target>, Option<Object<'env>>, P), Failure>;
 
-/// Work for the JavaScript thread: settle one promise.
-type Settle = Box<dyn FnOnce(&Env) + Send>;
-
-/// Weak: it holds the event loop only while a promise is pending (`hold`).
-type Channel = ThreadsafeFunction<Settle, (), (), Status, false, true>;
-
-thread_local! {
-  /// This JavaScript thread's channel and how many of its promises are pending.
-  static CHANNEL: RefCell<Option<(Arc<Channel>, usize)>> = const { RefCell::new(None) };
+/// A pending promise and the listener on its AbortSignal.
+pub struct Promise {
+  deferred: Deferred,
+  abort: Option<AbortLink>,
 }
 
-pub fn spawn<'env, P, T, V, Fut>(
-  env: &'env Env,
-  request: Request<'env, P>,
-  job: impl FnOnce(Arc<Target>, P) -> Fut,
-  finish: impl FnOnce(T) -> V + Send + 'static,
-) -> Result<PromiseRaw<'env, V>>
-where
-  T: Send + 'static,
-  V: ToNapiValue,
-  Fut: Future<Output = std::result::Result<T, Failure>> + Send + 'static,
-{
-  // First: while the caller's exception is pending, N-API makes no promise.
-  let started = start(env, request, job);
-  let (deferred, promise) = sys::create_promise(env)?;
-  let promise = PromiseRaw::new(env.raw(), promise.raw());
-  let (link, work) = match started {
-    Ok(started) => started,
-    Err(thrown) => {
-      sys::settle(env, deferred, Err(thrown))?;
-      return Ok(promise);
-    }
-  };
-  let channel = hold(env)?;
-  napi::bindgen_prelude::spawn(async move {
-    let outcome = work.await;
-    let settle: Settle = Box::new(move |env| {
-      let value = settled_value(env, link, outcome, finish);
-      // Only a dying environment refuses a settle; nothing is left to tell.
-      let _ = sys::settle(env, deferred, value);
-      let _ = release(env);
-    });
-    // Closing: the environment is going away with the promise.
-    let _ = channel.call(settle, ThreadsafeFunctionCallMode::NonBlocking);
-  });
-  Ok(promise)
-}
+/// A started call: the promise to return and, unless it settled at once (a
+/// bad request, an AbortSignal that had already fired), what the operation
+/// `id` needs to go on.
+pub type Started<'env, T, P> = (PromiseRaw<'env, T>, Option<(Promise, Rc<Target>, P)>);
 
-/// The job, stopped by the AbortSignal or `close()`, and the listener on the
-/// signal; or, when the caller's code threw while the call read its options
-/// or listened to its signal, what it threw: nothing starts.
-fn start<'env, P, T, Fut>(
-  env: &'env Env,
-  request: Request<'env, P>,
-  job: impl FnOnce(Arc<Target>, P) -> Fut,
-) -> std::result::Result<(Option<AbortLink>, Job<T>), Unknown<'env>>
-where
-  T: Send + 'static,
-  Fut: Future<Output = std::result::Result<T, Failure>> + Send + 'static,
-{
+pub fn start<'env, T, P>(env: &'env Env, id: u64, request: Request<'env, P>) -> Result<Started<'env, T, P>> {
+  // While the caller's exception is pending, N-API makes no promise: take it
+  // first.
   let (target, signal, options) = match request {
     Ok(request) => request,
-    Err(failure @ Failure::Thrown) => return Err(errors::thrown(env, failure.into_napi(env))),
-    Err(failure) => return Ok((None, Box::pin(ready(Err(failure))))),
+    Err(Failure::Thrown) => {
+      let thrown = errors::thrown(env, Failure::Thrown.into_napi(env));
+      return rejected(env, thrown);
+    }
+    Err(failure) => {
+      let error = failure.to_js(env)?;
+      return rejected(env, error);
+    }
   };
-  let (link, state) = match signal.map(|signal| abort::listen(env, signal)) {
-    Some(Ok((link, state))) => (Some(link), Some(state)),
-    Some(Err(error)) => return Err(errors::thrown(env, error)),
-    None => (None, None),
+  let link = match signal.map(|signal| abort::listen(env, signal, id)) {
+    None => None,
+    Some(Ok((link, State::Armed))) => Some(link),
+    Some(Ok((link, State::Aborted))) => {
+      let (deferred, promise) = ffi::create_promise(env)?;
+      let pending = Promise {
+        deferred,
+        abort: Some(link),
+      };
+      pending.reject(env, Failure::Aborted, &[]);
+      return Ok((PromiseRaw::new(env.raw(), promise.raw()), None));
+    }
+    Some(Err(error)) => {
+      let thrown = errors::thrown(env, error);
+      return rejected(env, thrown);
+    }
   };
-  let closed = target.closed();
-  let pid = target.pid().as_raw();
-  // The job in a box of its own: moved into `until_stopped` inline, it
-  // would be stored twice in that future (as argument and as local), and
-  // a pending wait would carry both copies.
-  let run = |fired| -> Job<T> {
-    let work = Box::pin(job(target, options));
-    Box::pin(until_stopped(work, fired, closed, pid))
+  let (deferred, promise) = ffi::create_promise(env)?;
+  let pending = Promise {
+    deferred,
+    abort: link,
   };
-  let work = match state {
-    Some(State::Aborted) => Box::pin(ready(Err(Failure::Aborted))),
-    Some(State::Armed(fired)) => run(Some(fired)),
-    None => run(None),
-  };
-  Ok((link, work))
+  Ok((PromiseRaw::new(env.raw(), promise.raw()), Some((pending, target, options))))
 }
 
-/// What the promise settles with: `Ok` resolves, `Err` rejects.
-fn settled_value<'env, T, V: ToNapiValue>(
-  env: &'env Env,
-  link: Option<AbortLink>,
-  outcome: std::result::Result<T, Failure>,
-  finish: impl FnOnce(T) -> V,
-) -> std::result::Result<Unknown<'env>, Unknown<'env>> {
-  let rejection = |error| errors::thrown(env, error);
-  let reason = link
-    .map(|link| link.unlink(env))
-    .transpose()
-    .map_err(rejection)?;
-  match outcome {
-    Ok(value) => finish(value).into_unknown(env).map_err(rejection),
-    Err(failure) => {
-      let error = failure.to_js(env).map_err(rejection)?;
-      if let (Failure::Aborted, Some(reason)) = (&failure, reason) {
-        let mut error = error.coerce_to_object().map_err(rejection)?;
-        error
-          .set_named_property("cause", reason)
-          .map_err(rejection)?;
-      }
-      Err(error)
-    }
+/// A promise already resolved with `undefined`.
+pub fn resolved(env: &Env) -> Result<PromiseRaw<'_, ()>> {
+  let (deferred, promise) = ffi::create_promise(env)?;
+  let _ = ffi::settle(env, deferred, ().into_unknown(env).map_err(|e| errors::thrown(env, e)));
+  Ok(PromiseRaw::new(env.raw(), promise.raw()))
+}
+
+fn rejected<'env, T, P>(env: &'env Env, error: Unknown<'env>) -> Result<Started<'env, T, P>> {
+  let (deferred, promise) = ffi::create_promise(env)?;
+  // Only a dying environment refuses a settle; nothing is left to tell.
+  let _ = ffi::settle(env, deferred, Err(error));
+  Ok((PromiseRaw::new(env.raw(), promise.raw()), None))
+}
+
+impl Promise {
+  pub fn resolve(self, env: &Env, value: impl ToNapiValue) {
+    let Promise { deferred, abort } = self;
+    let settled = unlink(env, abort)
+      .and_then(|_reason| value.into_unknown(env).map_err(|error| errors::thrown(env, error)));
+    // Only a dying environment refuses a settle; nothing is left to tell.
+    let _ = ffi::settle(env, deferred, settled);
+  }
+
+  /// Rejects with `failure`'s error; an AbortError gets the signal's reason
+  /// as its `cause`, and `signals` (those already delivered) is listed on
+  /// the error when there are any.
+  pub fn reject(self, env: &Env, failure: Failure, signals: &[String]) {
+    let Promise { deferred, abort } = self;
+    let error = match unlink(env, abort) {
+      Ok(reason) => shaped(env, &failure, reason, signals).unwrap_or_else(|error| errors::thrown(env, error)),
+      Err(thrown) => thrown,
+    };
+    let _ = ffi::settle(env, deferred, Err(error));
   }
 }
 
-/// Counts one more pending promise on this thread, holding the event loop
-/// from the first; makes the channel at the first use.
-fn hold(env: &Env) -> Result<Arc<Channel>> {
-  CHANNEL.with(|cell| {
-    let mut slot = cell.borrow_mut();
-    let (channel, pending) = match slot.as_mut() {
-      Some(made) => made,
-      None => slot.insert((Arc::new(make_channel(env)?), 0)),
-    };
-    if *pending == 0 {
-      sys::hold_event_loop(env, &channel.handle, true)?;
-    }
-    *pending += 1;
-    Ok(channel.clone())
-  })
+/// Lets go of the AbortSignal: its reason, or what the caller's
+/// `removeEventListener` threw.
+fn unlink<'env>(env: &'env Env, link: Option<AbortLink>) -> std::result::Result<Option<Unknown<'env>>, Unknown<'env>> {
+  link
+    .map(|link| link.unlink(env))
+    .transpose()
+    .map_err(|error| errors::thrown(env, error))
 }
 
-/// One promise fewer; the event loop is let go with the last.
-fn release(env: &Env) -> Result<()> {
-  CHANNEL.with(|cell| match cell.borrow_mut().as_mut() {
-    Some((channel, pending)) => {
-      *pending -= 1;
-      match *pending {
-        0 => sys::hold_event_loop(env, &channel.handle, false),
-        _ => Ok(()),
-      }
-    }
-    None => Ok(()),
-  })
-}
-
-fn make_channel(env: &Env) -> Result<Channel> {
-  let function = env.create_function_from_closure::<(), (), _>("settle", |_| Ok(()))?;
-  function
-    .build_threadsafe_function::<Settle>()
-    .weak::<true>()
-    .callee_handled::<false>()
-    .build_callback(|call| {
-      (call.value)(&call.env);
-      Ok(())
-    })
+fn shaped<'env>(
+  env: &'env Env,
+  failure: &Failure,
+  reason: Option<Unknown<'env>>,
+  signals: &[String],
+) -> Result<Unknown<'env>> {
+  let mut error = failure.to_js(env)?.coerce_to_object()?;
+  if let (Failure::Aborted, Some(reason)) = (failure, reason) {
+    error.set_named_property("cause", reason)?;
+  }
+  if !signals.is_empty() {
+    error.set_named_property("signals", signals.to_vec())?;
+  }
+  Ok(error.to_unknown())
 }

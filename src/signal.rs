@@ -40,6 +40,14 @@ impl Signal {
     (0..=MAX_SIGNAL).contains(&number).then_some(Signal(number))
   }
 
+  /// False for 0 and for the signals that stop or continue a process.
+  pub fn can_terminate(self) -> bool {
+    !matches!(
+      self.0,
+      0 | libc::SIGSTOP | libc::SIGCONT | libc::SIGTSTP | libc::SIGTTIN | libc::SIGTTOU
+    )
+  }
+
   pub fn number(self) -> i32 {
     self.0
   }
@@ -102,6 +110,16 @@ mod tests {
     assert_eq!(Signal::from_number(64), Some(Signal(64)));
     assert_eq!(Signal::from_number(65), None);
     assert_eq!(Signal::from_number(-1), None);
+  }
+
+  #[test]
+  fn only_signals_that_can_end_a_process_terminate() {
+    for number in [0, libc::SIGSTOP, libc::SIGCONT, libc::SIGTSTP, libc::SIGTTIN, libc::SIGTTOU] {
+      assert!(!Signal(number).can_terminate(), "{number}");
+    }
+    for number in [libc::SIGTERM, libc::SIGKILL, libc::SIGINT, libc::SIGHUP, 40] {
+      assert!(Signal(number).can_terminate(), "{number}");
+    }
   }
 
   #[test]

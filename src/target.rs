@@ -1,27 +1,52 @@
 //! One process, held by a pidfd where the kernel has them and by its bare pid
 //! where it does not. Signals sent through the pidfd reach that process or
 //! nobody: once it is reaped they fail with ESRCH, whoever has the number now.
+//!
+//! A target also knows who waits for its exit: the pending operations of its
+//! JavaScript thread, by id. Their readiness source (the pidfd in the loop,
+//! or a polling timer without one) runs only while someone waits.
 
+use std::cell::RefCell;
 use std::io;
-use std::os::fd::{AsFd, BorrowedFd, RawFd};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::rc::{Rc, Weak};
+use std::time::Duration;
 
+use napi::bindgen_prelude::Env;
 use nix::errno::Errno;
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::unistd::{getpid, Pid};
-use tokio::io::unix::AsyncFd;
-use tokio::sync::watch;
 
 use crate::errors::Failure;
+use crate::ops::{self, Event};
 use crate::probe::{self, Features};
+use crate::reactor::{Readable, Timer};
 use crate::signal::Signal;
 use crate::sys;
+
+/// The pid fallback polls for an exit every 1 ms at first, doubling to this.
+const MAX_POLL_INTERVAL: Duration = Duration::from_millis(100);
 
 pub struct Target {
   pid: Pid,
   features: Features,
-  pidfd: Option<sys::Pidfd>,
-  /// Becomes true on `close()`, so pending waits can give up.
-  closed: watch::Sender<bool>,
+  // Before `pidfd`: a source on the descriptor is closed before it.
+  exit: RefCell<ExitWatch>,
+  pidfd: Option<OwnedFd>,
+}
+
+#[derive(Default)]
+struct ExitWatch {
+  /// The pending operations to tell of the exit, by id.
+  waiters: Vec<u64>,
+  source: Option<Source>,
+  exited: bool,
+}
+
+enum Source {
+  Readable(Readable),
+  /// Without a pidfd: the timer of the next look, held to be cancelled.
+  Polling(#[allow(dead_code)] Timer),
 }
 
 /// How a reaped process ended.
@@ -38,7 +63,7 @@ impl Target {
   pub fn open(pid: Pid) -> Result<Self, Failure> {
     let features = probe::features();
     let pidfd = match features.pidfd.then(|| sys::pidfd_open(pid)) {
-      Some(Ok(fd)) => Some(sys::Pidfd::new(fd)),
+      Some(Ok(fd)) => Some(fd),
       Some(Err(error)) if !sys::out_of_descriptors(&error) => {
         return Err(Failure::sys("pidfd_open", no_such_process(error), pid));
       }
@@ -62,18 +87,32 @@ impl Target {
     Ok(Target {
       pid,
       features,
+      exit: RefCell::default(),
       pidfd,
-      closed: watch::channel(false).0,
     })
   }
 
-  /// Opens a child of this process. If `/proc` names another parent, the
-  /// child was reaped and its pid reused: it has exited, and the process
-  /// that has the number now is not the one the caller means.
+  /// Opens a child of this process. If the process that has the pid now is
+  /// not our child, the child was reaped and its pid reused: it has exited,
+  /// and the process that has the number is not the one the caller means.
+  ///
+  /// Asked of the kernel after the pidfd is open, so of the very process it
+  /// holds: its parent from `PIDFD_GET_INFO` (Linux ≥ 6.13), or else whether
+  /// `waitid(WNOWAIT)` finds it among our children, which reaps nothing.
   pub fn open_child(pid: Pid) -> Result<Self, Failure> {
     let target = Self::open(pid)?;
-    match proc_stat(pid) {
-      Some(stat) if stat.parent != getpid() => Err(Failure::AlreadyExited { pid: pid.as_raw() }),
+    let ours = match target.pidfd() {
+      Some(fd) if target.features.pidfd_info => sys::pidfd_parent(fd).map(|parent| parent == getpid()),
+      Some(fd) => sys::is_child(sys::Child::Pidfd(fd)),
+      None => sys::is_child(sys::Child::Pid(pid)),
+    };
+    match ours {
+      Ok(false) => Err(Failure::AlreadyExited { pid: pid.as_raw() }),
+      // A kernel without `P_PIDFD` (5.3) asks by number, right after.
+      Err(error) if error.raw_os_error() == Some(libc::EINVAL) => match sys::is_child(sys::Child::Pid(pid)) {
+        Ok(false) => Err(Failure::AlreadyExited { pid: pid.as_raw() }),
+        _ => Ok(target),
+      },
       _ => Ok(target),
     }
   }
@@ -137,6 +176,9 @@ impl Target {
 
   /// True once the process has exited; a zombie has exited.
   pub fn has_exited(&self) -> Result<bool, Failure> {
+    if self.exit.borrow().exited {
+      return Ok(true);
+    }
     match self.pidfd() {
       Some(fd) => {
         let mut fds = [PollFd::new(fd, PollFlags::POLLIN)];
@@ -173,22 +215,116 @@ impl Target {
     Ok(status.map(ExitStatus::from_wait_status))
   }
 
-  /// The pidfd in the async runtime's epoll set: it turns readable when the
-  /// process exits. Registered at the first wait, shared by every wait after
-  /// it. `None` without a pidfd. Must run inside the runtime.
-  pub async fn exit_watch(&self) -> Option<Result<&AsyncFd<RawFd>, Failure>> {
-    let pidfd = self.pidfd.as_ref()?;
-    let registered = pidfd.readiness().await;
-    Some(registered.map_err(|e| Failure::sys("epoll_ctl", e, self.pid)))
+  /// Adds the operation `op` to those told of the exit (`Event::Exited`),
+  /// or of `close()` first (`Event::Closed`). `Ok(false)` if the process has
+  /// exited already: then nothing is added.
+  pub fn watch_exit(self: &Rc<Self>, env: &Env, op: u64) -> Result<bool, Failure> {
+    if self.has_exited()? {
+      self.exit.borrow_mut().exited = true;
+      return Ok(false);
+    }
+    let mut watch = self.exit.borrow_mut();
+    match &watch.source {
+      Some(Source::Readable(readable)) => self.start(env, readable)?,
+      Some(Source::Polling(_)) => {}
+      None => {
+        let source = self.make_source(env)?;
+        if let Source::Readable(readable) = &source {
+          self.start(env, readable)?;
+        }
+        watch.source = Some(source);
+      }
+    }
+    watch.waiters.push(op);
+    Ok(true)
   }
 
-  /// Wakes every wait on this target with "closed".
-  pub fn close(&self) {
-    self.closed.send_replace(true);
+  /// Takes `op` off the list; the source stops with the last one, so that
+  /// it no longer holds the event loop.
+  pub fn unwatch_exit(&self, op: u64) {
+    let mut watch = self.exit.borrow_mut();
+    watch.waiters.retain(|&waiter| waiter != op);
+    if watch.waiters.is_empty() {
+      match &watch.source {
+        Some(Source::Readable(readable)) => readable.stop(self.pidfd().expect("readable needs a pidfd")),
+        Some(Source::Polling(_)) => watch.source = None,
+        None => {}
+      }
+    }
   }
 
-  pub fn closed(&self) -> watch::Receiver<bool> {
-    self.closed.subscribe()
+  /// Tells every waiting operation that the target was closed. The source
+  /// goes with them.
+  pub fn close(&self, env: &Env) {
+    for op in self.take_waiters() {
+      ops::deliver(env, op, Event::Closed);
+    }
+  }
+
+  fn start(&self, env: &Env, readable: &Readable) -> Result<(), Failure> {
+    let fd = self.pidfd().expect("readable needs a pidfd");
+    readable.start(env, fd).map_err(|e| Failure::sys("uv_poll_start", e, self.pid))
+  }
+
+  fn make_source(self: &Rc<Self>, env: &Env) -> Result<Source, Failure> {
+    let target = Rc::downgrade(self);
+    match self.pidfd() {
+      Some(fd) => Readable::new(env, fd, move |env| exited(&target, env))
+        .map(Source::Readable)
+        .map_err(|e| Failure::sys("uv_poll_init", e, self.pid)),
+      None => self.poll_after(env, target, Duration::from_millis(1)),
+    }
+  }
+
+  /// Without a pidfd: look again after `pause`, backing off.
+  fn poll_after(&self, env: &Env, target: Weak<Target>, pause: Duration) -> Result<Source, Failure> {
+    let timer = Timer::new(env, pause, move |env| {
+      let Some(target) = target.upgrade() else {
+        return;
+      };
+      match target.has_exited() {
+        Ok(false) => {
+          let next = (pause * 2).min(MAX_POLL_INTERVAL);
+          let source = target.poll_after(env, Rc::downgrade(&target), next);
+          // A timer that cannot start leaves the waits to their own limits.
+          target.exit.borrow_mut().source = source.ok();
+        }
+        // Gone, or unknowable: either way, nothing will change.
+        _ => exited(&Rc::downgrade(&target), env),
+      }
+    });
+    timer
+      .map(Source::Polling)
+      .map_err(|e| Failure::sys("uv_timer_start", e, self.pid))
+  }
+
+  fn take_waiters(&self) -> Vec<u64> {
+    let mut watch = self.exit.borrow_mut();
+    if let (Some(Source::Readable(readable)), Some(fd)) = (&watch.source, self.pidfd()) {
+      readable.stop(fd);
+    }
+    watch.source = None;
+    std::mem::take(&mut watch.waiters)
+  }
+}
+
+/// The source saw the exit: every waiter hears of it, and it is kept, so
+/// later waits answer at once.
+fn exited(target: &Weak<Target>, env: &Env) {
+  let Some(target) = target.upgrade() else {
+    return;
+  };
+  let waiters = target.take_waiters();
+  target.exit.borrow_mut().exited = true;
+  for op in waiters {
+    ops::deliver(env, op, Event::Exited);
+  }
+}
+
+impl Drop for Target {
+  fn drop(&mut self) {
+    // Out of the helper's epoll set before the descriptor closes.
+    drop(self.take_waiters());
   }
 }
 

@@ -1,16 +1,21 @@
-//! Stop a process and know it is gone: the kill signal, SIGCONT so a stopped
-//! process can act on it, a grace period, then SIGKILL. Every signal goes
-//! through the target, so with a pidfd none of them can reach a process that
-//! took the number after this one was reaped.
+//! `terminate()`: the kill signal, SIGCONT so a stopped process can act on
+//! it, a grace period, then SIGKILL. The first signals go out in the call
+//! itself; the rest is an operation driven by the target's exit and its
+//! timers. Every signal goes through the target, so with a pidfd none of
+//! them can reach a process that took the number after this one was reaped.
 
+use std::rc::Rc;
 use std::time::Duration;
 
-use tokio::time::timeout;
+use napi::bindgen_prelude::Env;
 
 use crate::errors::Failure;
+use crate::ops::{self, Event, Operation};
+use crate::promise::Promise;
+use crate::reactor::Timer;
 use crate::signal::Signal;
 use crate::target::Target;
-use crate::wait::exited;
+use crate::TerminateResult;
 
 /// After SIGKILL the kernel still has to tear the process down; a process in
 /// uninterruptible sleep cannot even begin. Wait at least this long for it.
@@ -36,112 +41,128 @@ impl Default for Plan {
   }
 }
 
-#[derive(Debug, Default, PartialEq, Eq)]
-pub struct Outcome {
-  /// The process was seen to exit (or was gone already).
-  pub exited: bool,
-  /// SIGKILL was sent because the grace period ran out.
-  pub forced: bool,
-  /// The signals that were delivered, in order.
-  pub signals: Vec<String>,
+/// What the promise resolves with: the outcome, or nothing at all
+/// (`[Symbol.asyncDispose]`).
+#[derive(Clone, Copy)]
+pub enum Answer {
+  Outcome,
+  Nothing,
 }
 
-pub async fn terminate(target: &Target, plan: Plan) -> Result<Outcome, Failure> {
-  let mut signals = Vec::new();
-  let mut send = |signal: Signal| -> Result<bool, Failure> {
-    let delivered = match plan.group {
-      true => target.signal_group(signal)?,
-      false => target.signal(signal)?,
+struct Terminate {
+  promise: Option<Promise>,
+  target: Rc<Target>,
+  group: bool,
+  answer: Answer,
+  /// The grace period, until SIGKILL has gone out; then `None`.
+  grace: Option<Duration>,
+  timer: Option<Timer>,
+  signals: Vec<String>,
+  forced: bool,
+}
+
+/// Starts operation `id`: signals now, then settles `promise` once the
+/// process is gone (or SIGKILL could not end it), the target is closed or
+/// the AbortSignal fires.
+pub fn start(env: &Env, id: u64, target: Rc<Target>, promise: Promise, plan: Plan, answer: Answer) {
+  let mut run = Terminate {
+    promise: Some(promise),
+    target,
+    group: plan.group,
+    answer,
+    grace: plan.force_kill_after,
+    timer: None,
+    signals: Vec::new(),
+    forced: false,
+  };
+  let started = run.send(plan.kill_signal).and_then(|delivered| {
+    if !delivered {
+      // Already reaped: nothing to stop.
+      return Ok(false);
+    }
+    if plan.kill_signal != Signal::SIGKILL {
+      run.send(Signal::SIGCONT)?;
+    }
+    run.target.clone().watch_exit(env, id)
+  });
+  let waiting = started.and_then(|waiting| {
+    if let (true, Some(grace)) = (waiting, run.grace) {
+      run.arm(env, id, grace)?;
+    }
+    Ok(waiting)
+  });
+  match waiting {
+    Ok(true) => ops::insert(id, Box::new(run)),
+    Ok(false) => run.finish(env, id, Ok(true)),
+    Err(failure) => run.finish(env, id, Err(failure)),
+  }
+}
+
+impl Terminate {
+  /// Sends `signal` through the target; lists it when delivered.
+  fn send(&mut self, signal: Signal) -> Result<bool, Failure> {
+    let delivered = match self.group {
+      true => self.target.signal_group(signal)?,
+      false => self.target.signal(signal)?,
     };
     if delivered {
-      signals.push(signal.name());
+      self.signals.push(signal.name());
     }
     Ok(delivered)
-  };
+  }
 
-  if !send(plan.kill_signal)? {
-    // Already reaped: nothing to stop.
-    return Ok(Outcome {
-      exited: true,
-      forced: false,
-      signals,
-    });
+  fn arm(&mut self, env: &Env, id: u64, after: Duration) -> Result<(), Failure> {
+    let timer = Timer::new(env, after, move |env| ops::deliver(env, id, Event::Timer));
+    self.timer = Some(timer.map_err(|e| Failure::sys("uv_timer_start", e, self.target.pid()))?);
+    Ok(())
   }
-  if plan.kill_signal != Signal::SIGKILL && plan.kill_signal != Signal::SIGCONT {
-    send(Signal::SIGCONT)?;
+
+  /// Settles: `Ok(exited)` resolves, a failure rejects listing the signals
+  /// already delivered.
+  fn finish(&mut self, env: &Env, id: u64, outcome: Result<bool, Failure>) {
+    self.target.unwatch_exit(id);
+    self.timer = None;
+    let promise = self.promise.take().expect("a termination settles once");
+    let signals = std::mem::take(&mut self.signals);
+    match (outcome, self.answer) {
+      (Ok(_), Answer::Nothing) => promise.resolve(env, ()),
+      (Ok(exited), Answer::Outcome) => promise.resolve(
+        env,
+        TerminateResult {
+          exited,
+          forced: self.forced,
+          signals,
+        },
+      ),
+      (Err(failure), _) => promise.reject(env, failure, &signals),
+    }
   }
-  let (gone, forced) = match plan.force_kill_after {
-    None => (exited(target).await.map(|()| true)?, false),
-    Some(grace) => match timeout(grace, exited(target)).await {
-      Ok(result) => (result.map(|()| true)?, false),
-      Err(_grace_over) => {
-        let forced = send(Signal::SIGKILL)?;
-        let settled = timeout(grace.max(KILL_SETTLE), exited(target)).await;
-        (
-          settled.map_or(Ok(false), |result| result.map(|()| true))?,
-          forced,
-        )
-      }
-    },
-  };
-  Ok(Outcome {
-    exited: gone,
-    forced,
-    signals,
-  })
 }
 
-#[cfg(test)]
-mod tests {
-  use std::process::Command;
-
-  use nix::unistd::Pid;
-
-  use super::*;
-
-  fn spawn(script: &str) -> (std::process::Child, Target) {
-    let child = Command::new("sh").args(["-c", script]).spawn().unwrap();
-    let target = Target::open(Pid::from_raw(child.id() as i32)).unwrap();
-    (child, target)
-  }
-
-  fn plan(force_kill_after: Option<Duration>) -> Plan {
-    Plan {
-      force_kill_after,
-      ..Plan::default()
-    }
-  }
-
-  #[tokio::test]
-  async fn a_process_that_ignores_sigterm_is_killed_after_the_grace_period() {
-    let (mut child, target) = spawn("trap '' TERM; exec sleep 30");
-    std::thread::sleep(Duration::from_millis(100));
-    let outcome = terminate(&target, plan(Some(Duration::from_millis(100)))).await;
-    assert_eq!(
-      outcome,
-      Ok(Outcome {
-        exited: true,
-        forced: true,
-        signals: vec!["SIGTERM".into(), "SIGCONT".into(), "SIGKILL".into()],
-      })
-    );
-    child.wait().unwrap();
-  }
-
-  #[tokio::test]
-  async fn a_reaped_process_is_not_signalled_at_all() {
-    let (mut child, target) = spawn("exit 0");
-    child.wait().unwrap();
-    let outcome = terminate(&target, plan(None)).await.unwrap();
-    if target.race_free() {
-      assert_eq!(
-        outcome,
-        Outcome {
-          exited: true,
-          forced: false,
-          signals: vec![]
+impl Operation for Terminate {
+  fn on(&mut self, env: &Env, id: u64, event: Event) -> bool {
+    let outcome = match event {
+      Event::Exited => Ok(true),
+      Event::Timer => match self.grace.take() {
+        Some(grace) => {
+          let killed = self.send(Signal::SIGKILL).and_then(|delivered| {
+            self.forced = delivered;
+            self.arm(env, id, grace.max(KILL_SETTLE))
+          });
+          match killed {
+            Ok(()) => return false,
+            Err(failure) => Err(failure),
+          }
         }
-      );
-    }
+        // SIGKILL went out a while ago and the process is still there.
+        None => Ok(false),
+      },
+      Event::Closed => Err(Failure::ClosedWhileWaiting {
+        pid: self.target.pid().as_raw(),
+      }),
+      Event::Aborted => Err(Failure::Aborted),
+    };
+    self.finish(env, id, outcome);
+    true
   }
 }

@@ -1,0 +1,548 @@
+//! The N-API and libuv calls napi-rs has no form for: a class defined by
+//! hand (its callbacks, wrap and type tag), promises settled directly, a
+//! callback scope for work that starts in libuv, and libuv's poll and timer
+//! handles. Every `unsafe` of that kind lives in this file; the system calls
+//! live in `sys.rs`.
+//!
+//! libuv is never linked: its functions are looked up at run time in the
+//! host process (`dlsym`), so the binary loads in hosts that lack them, and
+//! `host.rs` decides whether to use them at all.
+
+#![allow(unsafe_code)]
+
+use std::ffi::{c_char, c_int, c_void, CStr};
+use std::ptr;
+use std::sync::OnceLock;
+
+use napi::bindgen_prelude::{Env, JsError, Object, Unknown};
+use napi::sys;
+use napi::JsValue;
+
+pub use sys::{napi_callback_info as CallbackInfo, napi_env as RawEnv, napi_value as RawValue};
+
+/// What N-API gives a native callback: the receiver, the first argument
+/// (`undefined` when absent) and the data the function was defined with.
+pub struct Call<'env, D: 'static> {
+  pub this: RawValue,
+  pub arg: Unknown<'env>,
+  pub data: &'static D,
+}
+
+/// `napi_get_cb_info` for one argument, in a callback that [`define_class`]
+/// registered with a `Member<D>`, whose data is a `&'static D`.
+pub fn call_info<'env, D>(env: &'env Env, info: CallbackInfo) -> napi::Result<Call<'env, D>> {
+  let (mut argc, mut arg, mut this, mut data) = (1, ptr::null_mut(), ptr::null_mut(), ptr::null_mut());
+  // SAFETY: `info` is the callback info N-API passed to the running callback
+  // on this thread; the out-pointers are ours and room is given for one
+  // argument (N-API fills a missing one with `undefined`).
+  let status = unsafe { sys::napi_get_cb_info(env.raw(), info, &mut argc, &mut arg, &mut this, &mut data) };
+  check(status)?;
+  Ok(Call {
+    this,
+    // SAFETY: a live value of `env`, valid for this callback.
+    arg: unsafe { Unknown::from_raw_unchecked(env.raw(), arg) },
+    // SAFETY: the data of a `Member<D>`: a `&'static D`, never null.
+    data: unsafe { &*data.cast::<D>() },
+  })
+}
+
+/// The native object wrapped in `this`, if `this` carries `tag`, which only
+/// objects wrapped by [`wrap`] with that tag do. Anything else (a plain
+/// object, another class's instance, another addon's) is `None`, so a
+/// foreign receiver can never be read as a `T`.
+pub fn unwrap<'a, T>(env: RawEnv, this: RawValue, tag: &sys::napi_type_tag) -> Option<&'a T> {
+  let mut tagged = false;
+  // SAFETY: a live env and value on this thread; `tag` and `tagged` are ours.
+  let status = unsafe { sys::napi_check_object_type_tag(env, this, tag, &mut tagged) };
+  if status != sys::Status::napi_ok || !tagged {
+    return None;
+  }
+  let mut native = ptr::null_mut();
+  // SAFETY: as above.
+  let status = unsafe { sys::napi_unwrap(env, this, &mut native) };
+  if status != sys::Status::napi_ok || native.is_null() {
+    return None;
+  }
+  // SAFETY: only `wrap` puts `tag` on an object, with a `Box<T>` of the same
+  // `T` (one tag per type); the box lives until the object's finalizer runs,
+  // which cannot happen while the object is reachable, as it is here.
+  Some(unsafe { &*native.cast::<T>() })
+}
+
+/// Wraps `native` in the fresh object `this` and tags it; the object's
+/// finalizer drops it. On failure `native` is dropped here.
+pub fn wrap<T>(env: RawEnv, this: RawValue, native: Box<T>, tag: &sys::napi_type_tag) -> napi::Result<()> {
+  unsafe extern "C" fn finalize<T>(_env: RawEnv, data: *mut c_void, _hint: *mut c_void) {
+    // SAFETY: `data` is the `Box<T>` that `wrap` gave N-API, finalized once.
+    drop(unsafe { Box::from_raw(data.cast::<T>()) });
+  }
+  let native = Box::into_raw(native);
+  // SAFETY: `this` is a live object of `env` with no wrap yet; no reference
+  // is asked for (the last argument), which saves one per instance.
+  let status = unsafe {
+    sys::napi_wrap(env, this, native.cast(), Some(finalize::<T>), ptr::null_mut(), ptr::null_mut())
+  };
+  if let Err(error) = check(status) {
+    // SAFETY: N-API did not take the box: it is still only ours.
+    drop(unsafe { Box::from_raw(native) });
+    return Err(error);
+  }
+  // SAFETY: a live, wrapped object of `env`, not tagged before.
+  check(unsafe { sys::napi_type_tag_object(env, this, tag) })
+}
+
+/// A native callback N-API can call.
+pub type Callback = unsafe extern "C" fn(RawEnv, CallbackInfo) -> RawValue;
+
+/// One entry of a class: a method or a getter, by name or by symbol, and
+/// the data its callback receives (see [`call_info`]).
+pub struct Member<D: 'static> {
+  pub name: Result<&'static CStr, RawValue>,
+  pub getter: bool,
+  pub callback: Callback,
+  pub data: &'static D,
+}
+
+impl<D> Member<D> {
+  fn descriptor(&self, attributes: sys::napi_property_attributes) -> sys::napi_property_descriptor {
+    let (utf8name, name) = match self.name {
+      Ok(text) => (text.as_ptr(), ptr::null_mut()),
+      Err(symbol) => (ptr::null(), symbol),
+    };
+    let callback = Some(self.callback);
+    sys::napi_property_descriptor {
+      utf8name,
+      name,
+      method: if self.getter { None } else { callback },
+      getter: if self.getter { callback } else { None },
+      setter: None,
+      value: ptr::null_mut(),
+      attributes,
+      data: (self.data as *const D).cast_mut().cast(),
+    }
+  }
+}
+
+/// `napi_define_class`: the constructor, its prototype's members and its
+/// static ones.
+pub fn define_class<M, S>(
+  env: &Env,
+  name: &CStr,
+  constructor: Callback,
+  members: &[Member<M>],
+  statics: &[Member<S>],
+) -> napi::Result<RawValue> {
+  // As a JavaScript class's own: methods writable and configurable,
+  // accessors configurable, neither enumerable.
+  use sys::PropertyAttributes::{configurable, static_, writable};
+  let attributes = |getter: bool| if getter { configurable } else { writable | configurable };
+  let descriptors: Vec<_> = (members.iter())
+    .map(|m| m.descriptor(attributes(m.getter)))
+    .chain(statics.iter().map(|m| m.descriptor(attributes(m.getter) | static_)))
+    .collect();
+  let mut class = ptr::null_mut();
+  // SAFETY: a live env on its thread; every name is NUL-terminated or a live
+  // symbol, and the descriptors outlive the call.
+  let status = unsafe {
+    sys::napi_define_class(
+      env.raw(),
+      name.as_ptr(),
+      -1,
+      Some(constructor),
+      // The constructor's data, read as a `&'static ()`: dangling is valid.
+      ptr::NonNull::<()>::dangling().as_ptr().cast(),
+      descriptors.len(),
+      descriptors.as_ptr(),
+      &mut class,
+    )
+  };
+  check(status)?;
+  Ok(class)
+}
+
+/// `new constructor()`, with no arguments.
+pub fn new_instance(env: RawEnv, constructor: RawValue) -> napi::Result<RawValue> {
+  let mut instance = ptr::null_mut();
+  // SAFETY: a live env and constructor on this thread, no arguments.
+  check(unsafe { sys::napi_new_instance(env, constructor, 0, ptr::null(), &mut instance) })?;
+  Ok(instance)
+}
+
+/// A strong reference that keeps a value alive across calls.
+pub struct Persistent(sys::napi_ref);
+
+impl Persistent {
+  pub fn new(env: RawEnv, value: RawValue) -> napi::Result<Self> {
+    let mut reference = ptr::null_mut();
+    // SAFETY: a live env and value on this thread.
+    check(unsafe { sys::napi_create_reference(env, value, 1, &mut reference) })?;
+    Ok(Persistent(reference))
+  }
+
+  pub fn get(&self, env: RawEnv) -> napi::Result<RawValue> {
+    let mut value = ptr::null_mut();
+    // SAFETY: the reference belongs to `env`, which is alive on this thread.
+    check(unsafe { sys::napi_get_reference_value(env, self.0, &mut value) })?;
+    Ok(value)
+  }
+}
+
+/// Throws `error` into `env` for the running callback to return with.
+pub fn throw(env: RawEnv, error: napi::Error) -> RawValue {
+  // SAFETY: a live env on its own thread, inside a callback.
+  unsafe { JsError::from(error).throw_into(env) };
+  ptr::null_mut()
+}
+
+/// A promise's resolver, settled once, on its env's thread.
+pub struct Deferred(sys::napi_deferred);
+
+/// A new pending promise and its resolver.
+pub fn create_promise<'env>(env: &'env Env) -> napi::Result<(Deferred, Object<'env>)> {
+  let (mut deferred, mut promise) = (ptr::null_mut(), ptr::null_mut());
+  // SAFETY: a live env on its own thread (an `&Env` exists only there) and
+  // two out-pointers we own.
+  check(unsafe { sys::napi_create_promise(env.raw(), &mut deferred, &mut promise) })?;
+  Ok((Deferred(deferred), Object::from_raw(env.raw(), promise)))
+}
+
+/// Resolves (`Ok`) or rejects (`Err`) the promise of `deferred`, which must
+/// come from `env`, the env of the thread this runs on.
+pub fn settle(env: &Env, deferred: Deferred, value: Result<Unknown, Unknown>) -> napi::Result<()> {
+  // SAFETY: `deferred` is unsettled (settling consumes it), belongs to `env`
+  // and we are on `env`'s thread; the value is a live handle of `env`.
+  let status = unsafe {
+    match value {
+      Ok(value) => sys::napi_resolve_deferred(env.raw(), deferred.0, value.raw()),
+      Err(reason) => sys::napi_reject_deferred(env.raw(), deferred.0, reason.raw()),
+    }
+  };
+  check(status)
+}
+
+/// The exception JavaScript code left pending, cleared so a promise can
+/// reject with it; `None` when none is pending. napi-rs leaves a throwing
+/// getter's or method's exception pending; it propagates from a method that
+/// returns, but a promise must take it before anything else runs.
+pub fn take_exception(env: &Env) -> napi::Result<Option<Unknown<'_>>> {
+  let mut pending = false;
+  // SAFETY: a live env on its own thread and an out-pointer we own.
+  check(unsafe { sys::napi_is_exception_pending(env.raw(), &mut pending) })?;
+  if !pending {
+    return Ok(None);
+  }
+  let mut exception = ptr::null_mut();
+  // SAFETY: as above; an exception is pending, so one is returned.
+  check(unsafe { sys::napi_get_and_clear_last_exception(env.raw(), &mut exception) })?;
+  // SAFETY: a live handle of `env`, just returned by N-API.
+  Ok(Some(unsafe { Unknown::from_raw_unchecked(env.raw(), exception) }))
+}
+
+/// The text of a JavaScript string, copied into `buffer` without
+/// allocating; `None` if it is not a string, not UTF-8 on a character
+/// boundary, or does not fit with room to spare (then it may be cut short).
+pub fn short_string<'b>(value: &Unknown, buffer: &'b mut [u8]) -> Option<&'b str> {
+  let mut length = 0;
+  // SAFETY: N-API writes at most `buffer.len()` bytes (the text and a NUL)
+  // into the buffer we own, and the length into `length`; `value` is a live
+  // handle of its env, on that env's thread.
+  let status = unsafe {
+    sys::napi_get_value_string_utf8(
+      value.value().env,
+      value.raw(),
+      buffer.as_mut_ptr().cast(),
+      buffer.len(),
+      &mut length,
+    )
+  };
+  if status != sys::Status::napi_ok || length + 1 >= buffer.len() {
+    return None;
+  }
+  std::str::from_utf8(&buffer[..length]).ok()
+}
+
+/// An async context for callbacks that start in libuv rather than in
+/// JavaScript, so that Node runs the microtasks (promise reactions) they
+/// queue, and async hooks see them, as for any of its own callbacks.
+#[derive(Clone, Copy)]
+pub struct AsyncContext(sys::napi_async_context);
+
+impl AsyncContext {
+  pub fn new(env: &Env, name: &str) -> napi::Result<Self> {
+    let name = env.create_string(name)?;
+    let mut context = ptr::null_mut();
+    // SAFETY: a live env on its thread, a live string, no resource object.
+    check(unsafe { sys::napi_async_init(env.raw(), ptr::null_mut(), name.raw(), &mut context) })?;
+    Ok(AsyncContext(context))
+  }
+
+  /// Runs `work` inside a handle scope and this context's callback scope.
+  /// Closing the callback scope runs the microtasks `work` queued.
+  pub fn enter(&self, env: RawEnv, work: impl FnOnce(&Env)) {
+    let (mut handles, mut scope) = (ptr::null_mut(), ptr::null_mut());
+    // SAFETY: a live env, on its own thread, entered from a libuv callback
+    // where no scope is open; each scope opened here is closed below, in
+    // reverse order, and nothing escapes them but what `work` stores in
+    // references of its own.
+    unsafe {
+      if sys::napi_open_handle_scope(env, &mut handles) != sys::Status::napi_ok {
+        return;
+      }
+      let resource = {
+        let mut object = ptr::null_mut();
+        sys::napi_create_object(env, &mut object);
+        object
+      };
+      let opened = sys::napi_open_callback_scope(env, resource, self.0, &mut scope) == sys::Status::napi_ok;
+      work(&Env::from_raw(env));
+      if opened {
+        sys::napi_close_callback_scope(env, scope);
+      }
+      sys::napi_close_handle_scope(env, handles);
+    }
+  }
+}
+
+/// Makes the event loop wait for a threadsafe function (`hold`), or stop
+/// waiting for it. napi-rs's own `refer`/`unref` need the function by
+/// `&mut`, which one shared with the helper threads cannot lend.
+pub fn hold_threadsafe_function(
+  env: RawEnv,
+  handle: &napi::threadsafe_function::ThreadsafeFunctionHandle,
+  hold: bool,
+) {
+  handle.with_read_aborted(|aborted| {
+    if aborted {
+      return;
+    }
+    // SAFETY: the function is not aborted (checked under its lock), so it is
+    // alive, and `env` is its env, on its own thread.
+    unsafe {
+      match hold {
+        true => sys::napi_ref_threadsafe_function(env, handle.get_raw()),
+        false => sys::napi_unref_threadsafe_function(env, handle.get_raw()),
+      };
+    }
+  });
+}
+
+// libuv, resolved at run time.
+
+/// `uv_handle_type` values this package uses, checked against the host's own
+/// names for them before libuv is used at all (see [`Uv::resolve`]).
+const UV_POLL: c_int = 8;
+const UV_TIMER: c_int = 13;
+const UV_READABLE: c_int = 1;
+const UV_RUN_NOWAIT: c_int = 2;
+
+type PollCb = unsafe extern "C" fn(*mut c_void, c_int, c_int);
+type TimerCb = unsafe extern "C" fn(*mut c_void);
+type CloseCb = unsafe extern "C" fn(*mut c_void);
+
+/// The libuv functions this package calls, from the host process.
+struct Uv {
+  poll_init: unsafe extern "C" fn(*mut c_void, *mut c_void, c_int) -> c_int,
+  poll_start: unsafe extern "C" fn(*mut c_void, c_int, PollCb) -> c_int,
+  poll_stop: unsafe extern "C" fn(*mut c_void) -> c_int,
+  timer_init: unsafe extern "C" fn(*mut c_void, *mut c_void) -> c_int,
+  timer_start: unsafe extern "C" fn(*mut c_void, TimerCb, u64, u64) -> c_int,
+  close: unsafe extern "C" fn(*mut c_void, CloseCb),
+  run: unsafe extern "C" fn(*mut c_void, c_int) -> c_int,
+  poll_size: usize,
+  timer_size: usize,
+}
+
+impl Uv {
+  /// Every function, or `None` if one is missing or the host's libuv does
+  /// not number its handle types as this file does.
+  fn resolve() -> Option<Uv> {
+    fn symbol(name: &CStr) -> Option<*mut c_void> {
+      // SAFETY: dlsym with a NUL-terminated name only looks the symbol up.
+      let found = unsafe { libc::dlsym(libc::RTLD_DEFAULT, name.as_ptr()) };
+      (!found.is_null()).then_some(found)
+    }
+    macro_rules! function {
+      ($name:literal) => {
+        // SAFETY: a function exported by libuv under this name has this
+        // signature in every libuv 1.x (uv.h).
+        unsafe { std::mem::transmute::<*mut c_void, _>(symbol($name)?) }
+      };
+    }
+    let type_name: unsafe extern "C" fn(c_int) -> *const c_char = function!(c"uv_handle_type_name");
+    let named = |kind, expected: &CStr| {
+      // SAFETY: libuv returns a static string, or NULL for an unknown type.
+      let name = unsafe { type_name(kind) };
+      // SAFETY: a non-null result is a NUL-terminated static string.
+      !name.is_null() && unsafe { CStr::from_ptr(name) } == expected
+    };
+    if !named(UV_POLL, c"poll") || !named(UV_TIMER, c"timer") {
+      return None;
+    }
+    let handle_size: unsafe extern "C" fn(c_int) -> usize = function!(c"uv_handle_size");
+    Some(Uv {
+      poll_init: function!(c"uv_poll_init"),
+      poll_start: function!(c"uv_poll_start"),
+      poll_stop: function!(c"uv_poll_stop"),
+      timer_init: function!(c"uv_timer_init"),
+      timer_start: function!(c"uv_timer_start"),
+      close: function!(c"uv_close"),
+      run: function!(c"uv_run"),
+      // SAFETY: uv_handle_size takes any handle type and returns a size.
+      poll_size: unsafe { handle_size(UV_POLL) },
+      // SAFETY: as above.
+      timer_size: unsafe { handle_size(UV_TIMER) },
+    })
+  }
+}
+
+fn uv() -> Option<&'static Uv> {
+  static UV: OnceLock<Option<Uv>> = OnceLock::new();
+  UV.get_or_init(Uv::resolve).as_ref()
+}
+
+/// Whether the host exports a libuv this file can use.
+pub fn has_libuv() -> bool {
+  uv().is_some()
+}
+
+/// The libuv loop of `env`'s thread.
+pub fn uv_loop(env: &Env) -> napi::Result<*mut c_void> {
+  env.get_uv_event_loop().map(|uv_loop| uv_loop.cast())
+}
+
+/// What a handle reports: the key it was made with.
+pub type OnKey = fn(u64);
+
+/// One iteration of `uv_loop` that does not block: it finishes the handles
+/// closed since the last one. Only for a loop that is not running now.
+pub fn uv_run_once_nowait(uv_loop: *mut c_void) {
+  if let Some(uv) = uv() {
+    // SAFETY: a live loop of this thread, called from an env cleanup hook,
+    // outside any libuv callback, so the loop is not running.
+    unsafe { (uv.run)(uv_loop, UV_RUN_NOWAIT) };
+  }
+}
+
+/// A libuv handle (`uv_poll_t` or `uv_timer_t`), its memory ours until its
+/// close callback. Two words before it say how to free it and whom to tell
+/// of its events; its `data` field (the first of every handle) holds its key.
+pub struct UvHandle {
+  raw: *mut c_void,
+}
+
+const HEADER_WORDS: usize = 2;
+
+impl UvHandle {
+  fn allocate(size: usize, key: u64, on_key: OnKey) -> UvHandle {
+    // Handles hold pointers: 8-byte words keep them aligned.
+    let words = HEADER_WORDS + size.div_ceil(8);
+    let mut memory = vec![0u64; words].into_boxed_slice();
+    memory[0] = words as u64;
+    memory[1] = on_key as usize as u64;
+    memory[HEADER_WORDS] = key;
+    let base = Box::into_raw(memory).cast::<u64>();
+    // SAFETY: the handle starts after the header, inside the allocation.
+    UvHandle { raw: unsafe { base.add(HEADER_WORDS) }.cast() }
+  }
+
+  /// Tells the handle's listener of an event on it.
+  fn report(raw: *mut c_void) {
+    // SAFETY: `raw` is one of our open handles: the header precedes it and
+    // its first word is its key.
+    let (on_key, key) = unsafe {
+      let base = raw.cast::<u64>().sub(HEADER_WORDS);
+      let on_key = std::mem::transmute::<usize, OnKey>(base.add(1).read() as usize);
+      (on_key, raw.cast::<u64>().read())
+    };
+    on_key(key)
+  }
+
+  fn free(raw: *mut c_void) {
+    // SAFETY: the allocation made in `allocate`, whose first header word is
+    // its length, and which libuv no longer uses (never initialized, or
+    // closed).
+    unsafe {
+      let base = raw.cast::<u64>().sub(HEADER_WORDS);
+      let words = base.read() as usize;
+      drop(Box::from_raw(ptr::slice_from_raw_parts_mut(base, words)));
+    }
+  }
+
+  /// A `uv_poll_t` on `fd` in `uv_loop`, not started.
+  pub fn poll(uv_loop: *mut c_void, fd: c_int, key: u64, on_ready: OnKey) -> std::io::Result<UvHandle> {
+    let uv = uv().expect("libuv is used only where it resolved");
+    let handle = UvHandle::allocate(uv.poll_size, key, on_ready);
+    // SAFETY: a live loop of this thread and an unused handle of the size
+    // libuv asked for; `fd` stays open until the handle is closed.
+    match unsafe { (uv.poll_init)(uv_loop, handle.raw, fd) } {
+      0 => Ok(handle),
+      error => {
+        UvHandle::free(handle.raw);
+        std::mem::forget(handle);
+        Err(std::io::Error::from_raw_os_error(-error))
+      }
+    }
+  }
+
+  /// Reports the key each time the descriptor is readable, until stopped.
+  pub fn poll_start(&self) -> std::io::Result<()> {
+    unsafe extern "C" fn ready(handle: *mut c_void, _status: c_int, _events: c_int) {
+      UvHandle::report(handle)
+    }
+    let uv = uv().expect("libuv is used only where it resolved");
+    // SAFETY: an initialized, unclosed poll handle of this thread's loop.
+    uv_result(unsafe { (uv.poll_start)(self.raw, UV_READABLE, ready) })
+  }
+
+  pub fn poll_stop(&self) {
+    let uv = uv().expect("libuv is used only where it resolved");
+    // SAFETY: an initialized, unclosed poll handle; stopping one that is not
+    // started is allowed.
+    unsafe { (uv.poll_stop)(self.raw) };
+  }
+
+  /// A `uv_timer_t` that reports its key once, after `ms`.
+  pub fn timer(uv_loop: *mut c_void, ms: u64, key: u64, on_fire: OnKey) -> std::io::Result<UvHandle> {
+    unsafe extern "C" fn fired(handle: *mut c_void) {
+      UvHandle::report(handle)
+    }
+    let uv = uv().expect("libuv is used only where it resolved");
+    let handle = UvHandle::allocate(uv.timer_size, key, on_fire);
+    // SAFETY: a live loop of this thread and an unused handle of the right
+    // size, started once initialized; if starting fails, dropping the handle
+    // closes it.
+    unsafe {
+      (uv.timer_init)(uv_loop, handle.raw);
+      uv_result((uv.timer_start)(handle.raw, fired, ms, 0))?;
+    }
+    Ok(handle)
+  }
+}
+
+impl Drop for UvHandle {
+  /// Closes the handle, which stops it; the memory goes in the close
+  /// callback, as libuv may touch the handle until then.
+  fn drop(&mut self) {
+    unsafe extern "C" fn closed(raw: *mut c_void) {
+      UvHandle::free(raw)
+    }
+    let uv = uv().expect("libuv is used only where it resolved");
+    // SAFETY: an initialized handle of this thread's loop, closed once (we
+    // are its only owner); after `uv_close` libuv calls back only `closed`.
+    unsafe { (uv.close)(self.raw, closed) };
+  }
+}
+
+fn uv_result(code: c_int) -> std::io::Result<()> {
+  match code {
+    0 => Ok(()),
+    error => Err(std::io::Error::from_raw_os_error(-error)),
+  }
+}
+
+fn check(status: sys::napi_status) -> napi::Result<()> {
+  match status {
+    sys::Status::napi_ok => Ok(()),
+    status => Err(napi::Error::from_status(napi::Status::from(status))),
+  }
+}
