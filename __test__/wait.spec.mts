@@ -73,13 +73,13 @@ testUnless(
     const target = KillTarget.fromChildProcess(child)
     const before = watchedPidfds().size
     const wait = target.waitForExit()
-    // The registration happens on the runtime's thread: give it time.
+    // On the thread path the helper thread registers it: give it time.
     for (let i = 0; i < 100 && watchedPidfds().size === before; i++) await delay(20)
     t.is(watchedPidfds().size, before + 1)
     child.kill('SIGKILL')
     t.true(await wait)
-    // close() takes it out again (on the runtime's thread): the serial
-    // tests after this one count descriptors.
+    // close() takes it out again: the serial tests after this one count
+    // descriptors.
     target.close()
     for (let i = 0; i < 100 && watchedPidfds().size > before; i++) await delay(20)
     t.is(watchedPidfds().size, before)

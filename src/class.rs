@@ -68,11 +68,17 @@ static MEMBERS: [(Key, bool, Method); 13] = [
     Ok(this.wait_for_exit(env, arg)?.raw())
   }),
   (Key::Name(c"terminate"), false, |env, this, arg| Ok(this.terminate(env, arg)?.raw())),
-  (Key::Name(c"close"), false, |env, this, _| value(env, this.close(env))),
+  (Key::Name(c"close"), false, |env, this, _| {
+    this.close(env);
+    value(env, ())
+  }),
   (Key::Registered("nodejs.util.inspect.custom"), false, |env, this, _| {
     value(env, this.inspect())
   }),
-  (Key::WellKnown("dispose"), false, |env, this, _| value(env, this.dispose(env))),
+  (Key::WellKnown("dispose"), false, |env, this, _| {
+    this.dispose(env);
+    value(env, ())
+  }),
   (Key::WellKnown("asyncDispose"), false, |env, this, _| {
     Ok(this.async_dispose(env)?.raw())
   }),

@@ -338,16 +338,25 @@ const UV_RUN_NOWAIT: c_int = 2;
 type PollCb = unsafe extern "C" fn(*mut c_void, c_int, c_int);
 type TimerCb = unsafe extern "C" fn(*mut c_void);
 type CloseCb = unsafe extern "C" fn(*mut c_void);
+type TypeName = unsafe extern "C" fn(c_int) -> *const c_char;
+type HandleSize = unsafe extern "C" fn(c_int) -> usize;
+type PollInit = unsafe extern "C" fn(*mut c_void, *mut c_void, c_int) -> c_int;
+type PollStart = unsafe extern "C" fn(*mut c_void, c_int, PollCb) -> c_int;
+type HandleOp = unsafe extern "C" fn(*mut c_void) -> c_int;
+type TimerInit = unsafe extern "C" fn(*mut c_void, *mut c_void) -> c_int;
+type TimerStart = unsafe extern "C" fn(*mut c_void, TimerCb, u64, u64) -> c_int;
+type Close = unsafe extern "C" fn(*mut c_void, CloseCb);
+type Run = unsafe extern "C" fn(*mut c_void, c_int) -> c_int;
 
 /// The libuv functions this package calls, from the host process.
 struct Uv {
-  poll_init: unsafe extern "C" fn(*mut c_void, *mut c_void, c_int) -> c_int,
-  poll_start: unsafe extern "C" fn(*mut c_void, c_int, PollCb) -> c_int,
-  poll_stop: unsafe extern "C" fn(*mut c_void) -> c_int,
-  timer_init: unsafe extern "C" fn(*mut c_void, *mut c_void) -> c_int,
-  timer_start: unsafe extern "C" fn(*mut c_void, TimerCb, u64, u64) -> c_int,
-  close: unsafe extern "C" fn(*mut c_void, CloseCb),
-  run: unsafe extern "C" fn(*mut c_void, c_int) -> c_int,
+  poll_init: PollInit,
+  poll_start: PollStart,
+  poll_stop: HandleOp,
+  timer_init: TimerInit,
+  timer_start: TimerStart,
+  close: Close,
+  run: Run,
   poll_size: usize,
   timer_size: usize,
 }
@@ -362,13 +371,13 @@ impl Uv {
       (!found.is_null()).then_some(found)
     }
     macro_rules! function {
-      ($name:literal) => {
+      ($name:literal as $type:ty) => {
         // SAFETY: a function exported by libuv under this name has this
         // signature in every libuv 1.x (uv.h).
-        unsafe { std::mem::transmute::<*mut c_void, _>(symbol($name)?) }
+        unsafe { std::mem::transmute::<*mut c_void, $type>(symbol($name)?) }
       };
     }
-    let type_name: unsafe extern "C" fn(c_int) -> *const c_char = function!(c"uv_handle_type_name");
+    let type_name = function!(c"uv_handle_type_name" as TypeName);
     let named = |kind, expected: &CStr| {
       // SAFETY: libuv returns a static string, or NULL for an unknown type.
       let name = unsafe { type_name(kind) };
@@ -378,15 +387,15 @@ impl Uv {
     if !named(UV_POLL, c"poll") || !named(UV_TIMER, c"timer") {
       return None;
     }
-    let handle_size: unsafe extern "C" fn(c_int) -> usize = function!(c"uv_handle_size");
+    let handle_size = function!(c"uv_handle_size" as HandleSize);
     Some(Uv {
-      poll_init: function!(c"uv_poll_init"),
-      poll_start: function!(c"uv_poll_start"),
-      poll_stop: function!(c"uv_poll_stop"),
-      timer_init: function!(c"uv_timer_init"),
-      timer_start: function!(c"uv_timer_start"),
-      close: function!(c"uv_close"),
-      run: function!(c"uv_run"),
+      poll_init: function!(c"uv_poll_init" as PollInit),
+      poll_start: function!(c"uv_poll_start" as PollStart),
+      poll_stop: function!(c"uv_poll_stop" as HandleOp),
+      timer_init: function!(c"uv_timer_init" as TimerInit),
+      timer_start: function!(c"uv_timer_start" as TimerStart),
+      close: function!(c"uv_close" as Close),
+      run: function!(c"uv_run" as Run),
       // SAFETY: uv_handle_size takes any handle type and returns a size.
       poll_size: unsafe { handle_size(UV_POLL) },
       // SAFETY: as above.

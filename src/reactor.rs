@@ -250,7 +250,7 @@ fn on_uv_event(key: u64) {
         env,
         backend: Backend::Uv { context, .. },
         ..
-      } => Some((*env, context.clone())),
+      } => Some((*env, *context)),
       _ => None,
     }
   });
