@@ -37,5 +37,7 @@ export function meets(m, value) {
 export function measured(m) {
   const median = format(m.unit, m.median)
   if (m.min === m.max) return median
-  return `${median} (${format(m.unit, m.min).replace(/[× ].*$/, '')}–${format(m.unit, m.max)})`
+  // An en dash reads as a minus after a negative bound: `to` then.
+  const to = m.min < 0 ? ' to ' : '–'
+  return `${median} (${format(m.unit, m.min).replace(/[× ].*$/, '')}${to}${format(m.unit, m.max)})`
 }

@@ -74,13 +74,13 @@ export function renderChart(results) {
   legend((at) => `<line class="goal" x1="${at + 6}" y1="48" x2="${at + 6}" y2="64" stroke-width="3"/>`, 'goal')
   legend((at) => `<line class="one" x1="${at}" y1="56" x2="${at + 12}" y2="56"/>`, '1× = the baseline')
 
-  for (let v = 0; v <= max + step / 2; v += step) {
-    out.push(`<line class="grid" x1="${x(v)}" y1="${TOP - 4}" x2="${x(v)}" y2="${bottom}"/>`)
-    out.push(text(x(v), bottom + 16, `${Number(v.toFixed(2))}×`, 'class="muted" font-size="11" text-anchor="middle"'))
-  }
-  out.push(`<line class="one" x1="${x(1)}" y1="${TOP - 4}" x2="${x(1)}" y2="${bottom}"/>`)
+  const ticks = Array.from({ length: Math.round(max / step) + 1 }, (_, k) => k * step)
+  for (const v of ticks) out.push(text(x(v), bottom + 16, `${Number(v.toFixed(2))}×`, 'class="muted" font-size="11" text-anchor="middle"'))
   ratios.forEach((m, i) => {
     const y = TOP + i * ROW
+    // Grid lines in the bar's band only, so that none crosses a label.
+    const band = (v) => `M${x(v)} ${y + 18}V${i === ratios.length - 1 ? bottom : y + 42}`
+    out.push(`<path class="grid" d="${ticks.map(band).join('')}"/>`, `<path class="one" d="${band(1)}"/>`)
     const verdict = meets(m, m.median) ? 'met' : 'missed'
     out.push(text(PAD, y + 14, label(m), 'class="text"'))
     out.push(text(W - PAD, y + 14, `${measured(m)} · goal ${goalText(m)}`, 'class="text" text-anchor="end"'))

@@ -43,7 +43,8 @@ export function tableInReadme(readme) {
   return readme.slice(from, to).trim()
 }
 
+/** The README with `table` between the markers, blank lines around it so it stays a table. */
 export function withTable(readme, table) {
   const { from, to } = bounds(readme)
-  return `${readme.slice(0, from)}\n${table}\n${readme.slice(to)}`
+  return `${readme.slice(0, from)}\n\n${table}\n\n${readme.slice(to)}`
 }
