@@ -34,7 +34,7 @@ export const PATHS = {
 function options(args) {
   const runsAt = args.indexOf('--runs')
   const runs = runsAt < 0 ? 1 : Number(args[runsAt + 1])
-  if (!Number.isInteger(runs) || runs < 1) throw new Error('--runs takes a whole number of passes, 1 or more')
+  if (!Number.isInteger(runs) || runs < 1) return '--runs takes a whole number of passes, 1 or more'
   return {
     runs,
     quick: args.includes('--quick') || process.env.BENCH_QUICK === '1',
@@ -52,7 +52,10 @@ const write = (path, text) => {
 /** Runs `bench.mjs` (`self`) as asked by `args`; resolves with the exit code. */
 export function main(self, args) {
   const opts = options(args)
-  if (opts.quick && opts.updateReadme) throw new Error('--quick figures never go into the README')
+  if (typeof opts === 'string' || (opts.quick && opts.updateReadme)) {
+    process.stderr.write(`bench: ${typeof opts === 'string' ? opts : '--quick figures never go into the README'}\n`)
+    return 2
+  }
   let results
   if (opts.render) {
     results = JSON.parse(readFileSync(PATHS.results, 'utf8'))
