@@ -1,8 +1,10 @@
 // `npm run bench`: what kill-target costs, against Node's own kill and the
 // raw system call, all measured in this process and this run (only same-run
-// ratios mean anything on a shared machine). Prints a table of medians and
-// ratios, then each target of the README's Benchmarks section as met or
-// missed, and writes it all to benchmark/results/latest.json.
+// ratios mean anything on a shared machine). Run plainly, this script runs
+// itself as passes (lib/runs.mjs: --runs, --update-readme, --render), and
+// writes benchmark/results.json and docs/bench.svg from them. One pass
+// (`--pass FILE`) prints a table of medians and ratios, then each target of
+// the README's Benchmarks section as met or missed, and writes it all to FILE.
 //
 //   1. `signal(0)` against `child.kill(0)`, `process.kill(pid, 0)` and the
 //      floor: pidfd_send_signal in a native loop in this process.
@@ -28,6 +30,11 @@ import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 const SELF = fileURLToPath(import.meta.url)
+const PASS = process.argv.indexOf('--pass')
+if (PASS < 0) {
+  const { main } = await import('./lib/runs.mjs')
+  process.exit(main(SELF, process.argv.slice(2)))
+}
 if (typeof globalThis.gc !== 'function') {
   const args = ['--expose-gc', ...process.execArgv, SELF, ...process.argv.slice(2)]
   process.exit(spawnSync(process.execPath, args, { stdio: 'inherit' }).status ?? 1)
@@ -87,8 +94,7 @@ results.targets = assess(results)
 
 const text = report(results)
 process.stdout.write(`${text}\n`)
-const out = join(dirname(SELF), 'results')
-mkdirSync(out, { recursive: true })
-writeFileSync(join(out, 'latest.json'), `${JSON.stringify(results, null, 2)}\n`)
-process.stdout.write(`\nwritten: benchmark/results/latest.json\n`)
+const out = process.argv[PASS + 1]
+mkdirSync(dirname(out), { recursive: true })
+writeFileSync(out, `${JSON.stringify(results, null, 2)}\n`)
 if (failures.length) process.exitCode = 1

@@ -1,0 +1,43 @@
+// A measure is one line of results.json: what was measured against what
+// (its baseline), in which unit, and the goal it is held to. Everything that
+// shows measures (the printed report, the README table, the chart) formats
+// them here, so a new measure needs no change anywhere else.
+//
+// Labels may hold `code` spans: the README shows them as code, the chart
+// and the terminal as plain text.
+
+const COMPARE = { '<=': '≤', '>=': '≥' }
+
+export const plain = (text) => text.replaceAll('`', '')
+
+/** `signal(0) ÷ child.kill(0)` for a ratio; the measure alone otherwise. */
+export const label = (m) => (m.unit === 'ratio' ? `${m.what} ÷ ${m.baseline}` : m.what)
+
+const number = (v, digits, least = 0) => v.toLocaleString('en-US', { minimumFractionDigits: least, maximumFractionDigits: digits })
+
+/** A value in its unit: 2.04×, 1,974 B, 1, 0.5 ms. */
+export function format(unit, v) {
+  if (unit === 'ratio') return `${v.toFixed(2)}×`
+  if (unit === 'bytes') return `${number(Math.round(v), 0)} B`
+  if (unit === 'ms') return `${number(v, 1)} ms`
+  if (unit === 'count') return number(v, 1)
+  throw new Error(`unknown unit: ${unit}`)
+}
+
+/** `≤ 1.2×`: the goal as written, without trailing zeros. */
+export const goalText = (m) => `${COMPARE[m.compare]} ${m.unit === 'ratio' ? `${number(m.goal, 2, 1)}×` : format(m.unit, m.goal)}`
+
+export function meets(m, value) {
+  if (m.compare === '<=') return value <= m.goal
+  if (m.compare === '>=') return value >= m.goal
+  throw new Error(`unknown comparison: ${m.compare}`)
+}
+
+/** `2.04×`, or `2.04× (1.98–2.10)` when the runs differ. */
+export function measured(m) {
+  const median = format(m.unit, m.median)
+  if (m.min === m.max) return median
+  // An en dash reads as a minus after a negative bound: `to` then.
+  const to = m.min < 0 ? ' to ' : '–'
+  return `${median} (${format(m.unit, m.min).replace(/[× ].*$/, '')}${to}${format(m.unit, m.max)})`
+}
