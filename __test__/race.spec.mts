@@ -48,9 +48,6 @@ const noNamespaces = namespace.ok
 
 // Race-freedom is only claimed where targets hold pidfds.
 const noPidfd = withoutPidfd()
-const noGroupSignal = capabilities().groupSignal
-  ? null
-  : 'capabilities().groupSignal is false (Linux < 6.9), so signalGroup falls back to killpg(2), which is not race-free'
 
 /** Runs one scenario in a fresh PID namespace and checks the reuse happened. */
 async function scenario(
@@ -121,7 +118,7 @@ raceTest("stale target.signal('SIGTERM') returns false and the newcomer survives
   survived(t, report)
 })
 
-raceTest('stale target.signalGroup() of a gone group returns false and does not reach a newcomer group leader with the same id', [noNamespaces, noPidfd, noGroupSignal], async (t) => {
+raceTest('stale target.signalGroup() of a gone group returns false and does not reach a newcomer group leader with the same id', [noNamespaces, noPidfd], async (t) => {
   const report = await scenario(t, 'group')
   t.true(report.raceFree)
   t.true(report.victim.detached)

@@ -1,6 +1,7 @@
 // Opening targets, signalling a process and its group, exit state, closing.
-import { spawn } from 'node:child_process'
+import { spawn, spawnSync } from 'node:child_process'
 import { readdirSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
 import { inspect } from 'node:util'
 
 import test from 'ava'
@@ -217,3 +218,21 @@ test('nothing here reaps: Node still sees the exit code of a child we waited on'
   t.true(await target.waitForExit())
   t.deepEqual(await exitOf(child), [3, null])
 })
+
+// A mount namespace whose /proc is an empty tmpfs, as with hidepid, chroots
+// and some sandboxes: parentage must come from the kernel, not from /proc.
+const procHidden = spawnSync('unshare', ['--mount', '--fork', 'sh', '-c', 'mount -t tmpfs none /proc && ! test -e /proc/self'], { stdio: 'ignore' })
+testUnless(
+  [procHidden.status === 0 ? null : 'mount namespaces are not permitted here (unshare --mount)'],
+  'fromChildProcess refuses a pid that names a live process other than its child, even where /proc is hidden',
+  (t) => {
+    const script = `const { KillTarget } = require(${JSON.stringify(fileURLToPath(new URL('../index.js', import.meta.url)))})
+      try {
+        KillTarget.fromChildProcess({ pid: process.ppid, exitCode: null, signalCode: null })
+        console.log('opened')
+      } catch (error) { console.log(error.code) }`
+    const run = spawnSync('unshare', ['--mount', '--fork', 'sh', '-c', `mount -t tmpfs none /proc && exec "$0" -e "$1"`, process.execPath, script], { encoding: 'utf8' })
+    t.is(run.stderr, '')
+    t.is(run.stdout.trim(), 'ESRCH', 'the parent (unshare) is alive, but it is not our child')
+  },
+)

@@ -286,3 +286,48 @@ test('[Symbol.asyncDispose]() terminates the process, then closes the target', a
   t.true(target.closed)
   t.deepEqual(await exitOf(child), [null, 'SIGTERM'])
 })
+
+test('[Symbol.asyncDispose] of a closed target resolves and sends nothing, however often', async (t) => {
+  const child = sleeper(t)
+  const target = KillTarget.fromChildProcess(child)
+  target.close()
+  t.is(await target[Symbol.asyncDispose](), undefined)
+  t.is(await target[Symbol.asyncDispose](), undefined)
+  await delay(50)
+  t.is(child.exitCode, null)
+  t.is(child.signalCode, null)
+})
+
+test('terminate() then close() in the same tick: always rejected with the signals already delivered, 100 times of 100', async (t) => {
+  for (let i = 0; i < 100; i++) {
+    const child = sleeper(t)
+    const target = KillTarget.fromChildProcess(child)
+    const terminating = target.terminate()
+    target.close()
+    const error = await t.throwsAsync(terminating, { code: 'ERR_USE_AFTER_CLOSE' })
+    t.deepEqual((error as Error & { signals: string[] }).signals, ['SIGTERM', 'SIGCONT'])
+    t.deepEqual(await exitOf(child), [null, 'SIGTERM'])
+  }
+})
+
+test('close() then terminate(): rejected with ERR_USE_AFTER_CLOSE and nothing is sent', async (t) => {
+  const child = sleeper(t)
+  const target = KillTarget.fromChildProcess(child)
+  target.close()
+  const error = await t.throwsAsync(target.terminate(), { code: 'ERR_USE_AFTER_CLOSE' })
+  t.is((error as Error & { signals?: string[] }).signals, undefined)
+  await delay(50)
+  t.is(child.signalCode, null)
+})
+
+test('terminate() refuses a killSignal that cannot end a process, and sends nothing', async (t) => {
+  const child = sleeper(t)
+  const target = KillTarget.fromChildProcess(child)
+  for (const killSignal of [0, 'SIGSTOP', 'SIGCONT', 'SIGTSTP', 'SIGTTIN', 'SIGTTOU', 19] as const) {
+    await t.throwsAsync(target.terminate({ killSignal }), { instanceOf: TypeError, code: 'ERR_INVALID_ARG_VALUE' })
+  }
+  await delay(50)
+  const stat = readFileSync(`/proc/${child.pid}/stat`, 'utf8')
+  t.is(stat.slice(stat.lastIndexOf(')') + 2)[0], 'S', 'sleeping: neither stopped nor ended')
+  t.true(target.isAlive())
+})

@@ -9,8 +9,8 @@ use napi::JsValue;
 use nix::unistd::Pid;
 
 use crate::errors::Failure;
-use crate::signal::{Signal, MAX_SIGNAL};
 use crate::ffi;
+use crate::signal::{Signal, MAX_SIGNAL};
 use crate::terminate::DEFAULT_FORCE_KILL_AFTER;
 
 /// The highest pid Linux can hand out (`PID_MAX_LIMIT` on 64-bit).

@@ -55,26 +55,42 @@ enum Key {
 
 /// The prototype: key, whether it is a getter, and the Rust behind it.
 static MEMBERS: [(Key, bool, Method); 13] = [
-  (Key::Name(c"pid"), true, |env, this, _| value(env, this.pid())),
-  (Key::Name(c"raceFree"), true, |env, this, _| value(env, this.race_free())),
-  (Key::Name(c"closed"), true, |env, this, _| value(env, this.closed())),
-  (Key::Name(c"signal"), false, |env, this, arg| value(env, this.signal(env, arg)?)),
+  (Key::Name(c"pid"), true, |env, this, _| {
+    value(env, this.pid())
+  }),
+  (Key::Name(c"raceFree"), true, |env, this, _| {
+    value(env, this.race_free())
+  }),
+  (Key::Name(c"closed"), true, |env, this, _| {
+    value(env, this.closed())
+  }),
+  (Key::Name(c"signal"), false, |env, this, arg| {
+    value(env, this.signal(env, arg)?)
+  }),
   (Key::Name(c"signalGroup"), false, |env, this, arg| {
     value(env, this.signal_group(env, arg)?)
   }),
-  (Key::Name(c"isAlive"), false, |env, this, _| value(env, this.is_alive(env)?)),
-  (Key::Name(c"exitStatus"), false, |env, this, _| value(env, this.exit_status(env)?)),
+  (Key::Name(c"isAlive"), false, |env, this, _| {
+    value(env, this.is_alive(env)?)
+  }),
+  (Key::Name(c"exitStatus"), false, |env, this, _| {
+    value(env, this.exit_status(env)?)
+  }),
   (Key::Name(c"waitForExit"), false, |env, this, arg| {
     Ok(this.wait_for_exit(env, arg)?.raw())
   }),
-  (Key::Name(c"terminate"), false, |env, this, arg| Ok(this.terminate(env, arg)?.raw())),
+  (Key::Name(c"terminate"), false, |env, this, arg| {
+    Ok(this.terminate(env, arg)?.raw())
+  }),
   (Key::Name(c"close"), false, |env, this, _| {
     this.close(env);
     value(env, ())
   }),
-  (Key::Registered("nodejs.util.inspect.custom"), false, |env, this, _| {
-    value(env, this.inspect())
-  }),
+  (
+    Key::Registered("nodejs.util.inspect.custom"),
+    false,
+    |env, this, _| value(env, this.inspect()),
+  ),
   (Key::WellKnown("dispose"), false, |env, this, _| {
     this.dispose(env);
     value(env, ())
@@ -85,7 +101,9 @@ static MEMBERS: [(Key, bool, Method); 13] = [
 ];
 
 static FACTORIES: [(&CStr, Factory); 2] = [
-  (c"fromChildProcess", |env, arg| KillTarget::from_child_process(*env, arg)),
+  (c"fromChildProcess", |env, arg| {
+    KillTarget::from_child_process(*env, arg)
+  }),
   (c"fromPid", |env, arg| KillTarget::from_pid(*env, arg)),
 ];
 
@@ -151,7 +169,9 @@ extern "C" fn call_factory(raw: RawEnv, info: CallbackInfo) -> RawValue {
     let native = (call.data)(&env, call.arg)?;
     let constructor = CONSTRUCTOR.with(|slot| match slot.borrow().as_ref() {
       Some(constructor) => constructor.get(raw),
-      None => Err(napi::Error::from_reason("KillTarget is not defined on this thread")),
+      None => Err(napi::Error::from_reason(
+        "KillTarget is not defined on this thread",
+      )),
     })?;
     HANDED_OVER.set(Some(Box::new(native)));
     let instance = ffi::new_instance(raw, constructor);

@@ -31,11 +31,13 @@ pub struct Call<'env, D: 'static> {
 /// `napi_get_cb_info` for one argument, in a callback that [`define_class`]
 /// registered with a `Member<D>`, whose data is a `&'static D`.
 pub fn call_info<'env, D>(env: &'env Env, info: CallbackInfo) -> napi::Result<Call<'env, D>> {
-  let (mut argc, mut arg, mut this, mut data) = (1, ptr::null_mut(), ptr::null_mut(), ptr::null_mut());
+  let (mut argc, mut arg, mut this, mut data) =
+    (1, ptr::null_mut(), ptr::null_mut(), ptr::null_mut());
   // SAFETY: `info` is the callback info N-API passed to the running callback
   // on this thread; the out-pointers are ours and room is given for one
   // argument (N-API fills a missing one with `undefined`).
-  let status = unsafe { sys::napi_get_cb_info(env.raw(), info, &mut argc, &mut arg, &mut this, &mut data) };
+  let status =
+    unsafe { sys::napi_get_cb_info(env.raw(), info, &mut argc, &mut arg, &mut this, &mut data) };
   check(status)?;
   Ok(Call {
     this,
@@ -71,7 +73,12 @@ pub fn unwrap<'a, T>(env: RawEnv, this: RawValue, tag: &sys::napi_type_tag) -> O
 
 /// Wraps `native` in the fresh object `this` and tags it; the object's
 /// finalizer drops it. On failure `native` is dropped here.
-pub fn wrap<T>(env: RawEnv, this: RawValue, native: Box<T>, tag: &sys::napi_type_tag) -> napi::Result<()> {
+pub fn wrap<T>(
+  env: RawEnv,
+  this: RawValue,
+  native: Box<T>,
+  tag: &sys::napi_type_tag,
+) -> napi::Result<()> {
   unsafe extern "C" fn finalize<T>(_env: RawEnv, data: *mut c_void, _hint: *mut c_void) {
     // SAFETY: `data` is the `Box<T>` that `wrap` gave N-API, finalized once.
     drop(unsafe { Box::from_raw(data.cast::<T>()) });
@@ -80,7 +87,14 @@ pub fn wrap<T>(env: RawEnv, this: RawValue, native: Box<T>, tag: &sys::napi_type
   // SAFETY: `this` is a live object of `env` with no wrap yet; no reference
   // is asked for (the last argument), which saves one per instance.
   let status = unsafe {
-    sys::napi_wrap(env, this, native.cast(), Some(finalize::<T>), ptr::null_mut(), ptr::null_mut())
+    sys::napi_wrap(
+      env,
+      this,
+      native.cast(),
+      Some(finalize::<T>),
+      ptr::null_mut(),
+      ptr::null_mut(),
+    )
   };
   if let Err(error) = check(status) {
     // SAFETY: N-API did not take the box: it is still only ours.
@@ -135,10 +149,20 @@ pub fn define_class<M, S>(
   // As a JavaScript class's own: methods writable and configurable,
   // accessors configurable, neither enumerable.
   use sys::PropertyAttributes::{configurable, static_, writable};
-  let attributes = |getter: bool| if getter { configurable } else { writable | configurable };
+  let attributes = |getter: bool| {
+    if getter {
+      configurable
+    } else {
+      writable | configurable
+    }
+  };
   let descriptors: Vec<_> = (members.iter())
     .map(|m| m.descriptor(attributes(m.getter)))
-    .chain(statics.iter().map(|m| m.descriptor(attributes(m.getter) | static_)))
+    .chain(
+      statics
+        .iter()
+        .map(|m| m.descriptor(attributes(m.getter) | static_)),
+    )
     .collect();
   let mut class = ptr::null_mut();
   // SAFETY: a live env on its thread; every name is NUL-terminated or a live
@@ -235,7 +259,9 @@ pub fn take_exception(env: &Env) -> napi::Result<Option<Unknown<'_>>> {
   // SAFETY: as above; an exception is pending, so one is returned.
   check(unsafe { sys::napi_get_and_clear_last_exception(env.raw(), &mut exception) })?;
   // SAFETY: a live handle of `env`, just returned by N-API.
-  Ok(Some(unsafe { Unknown::from_raw_unchecked(env.raw(), exception) }))
+  Ok(Some(unsafe {
+    Unknown::from_raw_unchecked(env.raw(), exception)
+  }))
 }
 
 /// The text of a JavaScript string, copied into `buffer` without
@@ -293,7 +319,8 @@ impl AsyncContext {
         sys::napi_create_object(env, &mut object);
         object
       };
-      let opened = sys::napi_open_callback_scope(env, resource, self.0, &mut scope) == sys::Status::napi_ok;
+      let opened =
+        sys::napi_open_callback_scope(env, resource, self.0, &mut scope) == sys::Status::napi_ok;
       work(&Env::from_raw(env));
       if opened {
         sys::napi_close_callback_scope(env, scope);
@@ -451,7 +478,9 @@ impl UvHandle {
     memory[HEADER_WORDS] = key;
     let base = Box::into_raw(memory).cast::<u64>();
     // SAFETY: the handle starts after the header, inside the allocation.
-    UvHandle { raw: unsafe { base.add(HEADER_WORDS) }.cast() }
+    UvHandle {
+      raw: unsafe { base.add(HEADER_WORDS) }.cast(),
+    }
   }
 
   /// Tells the handle's listener of an event on it.
@@ -478,7 +507,12 @@ impl UvHandle {
   }
 
   /// A `uv_poll_t` on `fd` in `uv_loop`, not started.
-  pub fn poll(uv_loop: *mut c_void, fd: c_int, key: u64, on_ready: OnKey) -> std::io::Result<UvHandle> {
+  pub fn poll(
+    uv_loop: *mut c_void,
+    fd: c_int,
+    key: u64,
+    on_ready: OnKey,
+  ) -> std::io::Result<UvHandle> {
     let uv = uv().expect("libuv is used only where it resolved");
     let handle = UvHandle::allocate(uv.poll_size, key, on_ready);
     // SAFETY: a live loop of this thread and an unused handle of the size
@@ -511,7 +545,12 @@ impl UvHandle {
   }
 
   /// A `uv_timer_t` that reports its key once, after `ms`.
-  pub fn timer(uv_loop: *mut c_void, ms: u64, key: u64, on_fire: OnKey) -> std::io::Result<UvHandle> {
+  pub fn timer(
+    uv_loop: *mut c_void,
+    ms: u64,
+    key: u64,
+    on_fire: OnKey,
+  ) -> std::io::Result<UvHandle> {
     unsafe extern "C" fn fired(handle: *mut c_void) {
       UvHandle::report(handle)
     }

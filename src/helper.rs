@@ -71,7 +71,11 @@ pub fn after(delay: Duration, key: u64, channel: Arc<Channel>) -> io::Result<()>
     Mutex::new(sender)
   });
   let deadline = Instant::now() + delay;
-  timers.lock().expect("timers").send((deadline, key)).map_err(io::Error::other)
+  timers
+    .lock()
+    .expect("timers")
+    .send((deadline, key))
+    .map_err(io::Error::other)
 }
 
 /// Forgets `key`: a timer that fires later reports nothing.
@@ -91,7 +95,9 @@ fn keep_timers(receiver: mpsc::Receiver<(Instant, u64)>) {
       deliver(key);
     }
     let next = match due.peek() {
-      Some(std::cmp::Reverse((deadline, _))) => receiver.recv_timeout(deadline.saturating_duration_since(now)),
+      Some(std::cmp::Reverse((deadline, _))) => {
+        receiver.recv_timeout(deadline.saturating_duration_since(now))
+      }
       None => receiver.recv().map_err(|_| RecvTimeoutError::Disconnected),
     };
     match next {
@@ -124,7 +130,9 @@ mod readiness {
         .map_err(|_| Errno::EAGAIN)?;
       Ok(epoll)
     });
-    epoll.as_ref().map_err(|errno| io::Error::from_raw_os_error(*errno as i32))
+    epoll
+      .as_ref()
+      .map_err(|errno| io::Error::from_raw_os_error(*errno as i32))
   }
 
   fn wait_for_exits() {

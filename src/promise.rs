@@ -28,7 +28,11 @@ pub struct Promise {
 /// `id` needs to go on.
 pub type Started<'env, T, P> = (PromiseRaw<'env, T>, Option<(Promise, Rc<Target>, P)>);
 
-pub fn start<'env, T, P>(env: &'env Env, id: u64, request: Request<'env, P>) -> Result<Started<'env, T, P>> {
+pub fn start<'env, T, P>(
+  env: &'env Env,
+  id: u64,
+  request: Request<'env, P>,
+) -> Result<Started<'env, T, P>> {
   // While the caller's exception is pending, N-API makes no promise: take it
   // first.
   let (target, signal, options) = match request {
@@ -64,13 +68,20 @@ pub fn start<'env, T, P>(env: &'env Env, id: u64, request: Request<'env, P>) -> 
     deferred,
     abort: link,
   };
-  Ok((PromiseRaw::new(env.raw(), promise.raw()), Some((pending, target, options))))
+  Ok((
+    PromiseRaw::new(env.raw(), promise.raw()),
+    Some((pending, target, options)),
+  ))
 }
 
 /// A promise already resolved with `undefined`.
 pub fn resolved(env: &Env) -> Result<PromiseRaw<'_, ()>> {
   let (deferred, promise) = ffi::create_promise(env)?;
-  let _ = ffi::settle(env, deferred, ().into_unknown(env).map_err(|e| errors::thrown(env, e)));
+  let _ = ffi::settle(
+    env,
+    deferred,
+    ().into_unknown(env).map_err(|e| errors::thrown(env, e)),
+  );
   Ok(PromiseRaw::new(env.raw(), promise.raw()))
 }
 
@@ -84,8 +95,11 @@ fn rejected<'env, T, P>(env: &'env Env, error: Unknown<'env>) -> Result<Started<
 impl Promise {
   pub fn resolve(self, env: &Env, value: impl ToNapiValue) {
     let Promise { deferred, abort } = self;
-    let settled = unlink(env, abort)
-      .and_then(|_reason| value.into_unknown(env).map_err(|error| errors::thrown(env, error)));
+    let settled = unlink(env, abort).and_then(|_reason| {
+      value
+        .into_unknown(env)
+        .map_err(|error| errors::thrown(env, error))
+    });
     // Only a dying environment refuses a settle; nothing is left to tell.
     let _ = ffi::settle(env, deferred, settled);
   }
@@ -96,7 +110,9 @@ impl Promise {
   pub fn reject(self, env: &Env, failure: Failure, signals: &[String]) {
     let Promise { deferred, abort } = self;
     let error = match unlink(env, abort) {
-      Ok(reason) => shaped(env, &failure, reason, signals).unwrap_or_else(|error| errors::thrown(env, error)),
+      Ok(reason) => {
+        shaped(env, &failure, reason, signals).unwrap_or_else(|error| errors::thrown(env, error))
+      }
       Err(thrown) => thrown,
     };
     let _ = ffi::settle(env, deferred, Err(error));
@@ -105,7 +121,10 @@ impl Promise {
 
 /// Lets go of the AbortSignal: its reason, or what the caller's
 /// `removeEventListener` threw.
-fn unlink<'env>(env: &'env Env, link: Option<AbortLink>) -> std::result::Result<Option<Unknown<'env>>, Unknown<'env>> {
+fn unlink<'env>(
+  env: &'env Env,
+  link: Option<AbortLink>,
+) -> std::result::Result<Option<Unknown<'env>>, Unknown<'env>> {
   link
     .map(|link| link.unlink(env))
     .transpose()

@@ -44,16 +44,31 @@ type OnFire = Box<dyn FnOnce(&Env)>;
 
 /// What a thread's loop holds for one key.
 enum Source {
-  Poll { handle: Option<UvHandle>, on_ready: OnReady },
-  Watch { on_ready: OnReady, started: bool },
+  Poll {
+    handle: Option<UvHandle>,
+    on_ready: OnReady,
+  },
+  Watch {
+    on_ready: OnReady,
+    started: bool,
+  },
   /// The uv handle is held to be closed on removal; the helper's timers
   /// need none.
-  Timer { _handle: Option<UvHandle>, on_fire: Option<OnFire> },
+  Timer {
+    _handle: Option<UvHandle>,
+    on_fire: Option<OnFire>,
+  },
 }
 
 enum Backend {
-  Uv { uv_loop: *mut std::ffi::c_void, context: AsyncContext },
-  Thread { channel: std::sync::Arc<Channel>, holding: usize },
+  Uv {
+    uv_loop: *mut std::ffi::c_void,
+    context: AsyncContext,
+  },
+  Thread {
+    channel: std::sync::Arc<Channel>,
+    holding: usize,
+  },
 }
 
 struct Loop {
@@ -112,7 +127,11 @@ impl Loop {
   fn hold(&mut self, more: bool) {
     if let Backend::Thread { channel, holding } = &mut self.backend {
       let before = *holding;
-      *holding = if more { before + 1 } else { before.saturating_sub(1) };
+      *holding = if more {
+        before + 1
+      } else {
+        before.saturating_sub(1)
+      };
       if (before == 0) != (*holding == 0) {
         helper::hold_event_loop(self.env, channel, *holding > 0);
       }
@@ -150,7 +169,10 @@ impl Readable {
         Backend::Uv { .. } => None,
       };
       let newly = match lp.sources.get_mut(&self.key) {
-        Some(Source::Poll { handle: Some(handle), .. }) => handle.poll_start().map(|()| false)?,
+        Some(Source::Poll {
+          handle: Some(handle),
+          ..
+        }) => handle.poll_start().map(|()| false)?,
         Some(Source::Watch { started, .. }) if !*started => {
           helper::watch(fd, self.key, route.expect("thread path"))?;
           *started = true;
@@ -172,7 +194,10 @@ impl Readable {
       let mut slot = cell.try_borrow_mut().ok()?;
       let lp = slot.as_mut()?;
       match lp.sources.get_mut(&self.key)? {
-        Source::Poll { handle: Some(handle), .. } => handle.poll_stop(),
+        Source::Poll {
+          handle: Some(handle),
+          ..
+        } => handle.poll_stop(),
         Source::Watch { started, .. } => {
           helper::unwatch(fd, self.key);
           if std::mem::take(started) {
@@ -194,7 +219,11 @@ impl Drop for Readable {
 
 impl Timer {
   /// Calls `on_fire` once, after `delay`, unless dropped first.
-  pub fn new(env: &Env, delay: Duration, on_fire: impl FnOnce(&Env) + 'static) -> io::Result<Timer> {
+  pub fn new(
+    env: &Env,
+    delay: Duration,
+    on_fire: impl FnOnce(&Env) + 'static,
+  ) -> io::Result<Timer> {
     let key = next_key();
     let on_fire: Option<OnFire> = Some(Box::new(on_fire));
     with_loop(env, |lp| {
@@ -206,7 +235,13 @@ impl Timer {
           None
         }
       };
-      lp.sources.insert(key, Source::Timer { _handle: handle, on_fire });
+      lp.sources.insert(
+        key,
+        Source::Timer {
+          _handle: handle,
+          on_fire,
+        },
+      );
       lp.hold(true);
       Ok(Timer { key })
     })

@@ -114,7 +114,14 @@ mod tests {
 
   #[test]
   fn only_signals_that_can_end_a_process_terminate() {
-    for number in [0, libc::SIGSTOP, libc::SIGCONT, libc::SIGTSTP, libc::SIGTTIN, libc::SIGTTOU] {
+    for number in [
+      0,
+      libc::SIGSTOP,
+      libc::SIGCONT,
+      libc::SIGTSTP,
+      libc::SIGTTIN,
+      libc::SIGTTOU,
+    ] {
       assert!(!Signal(number).can_terminate(), "{number}");
     }
     for number in [libc::SIGTERM, libc::SIGKILL, libc::SIGINT, libc::SIGHUP, 40] {

@@ -102,17 +102,21 @@ impl Target {
   pub fn open_child(pid: Pid) -> Result<Self, Failure> {
     let target = Self::open(pid)?;
     let ours = match target.pidfd() {
-      Some(fd) if target.features.pidfd_info => sys::pidfd_parent(fd).map(|parent| parent == getpid()),
+      Some(fd) if target.features.pidfd_info => {
+        sys::pidfd_parent(fd).map(|parent| parent == getpid())
+      }
       Some(fd) => sys::is_child(sys::Child::Pidfd(fd)),
       None => sys::is_child(sys::Child::Pid(pid)),
     };
     match ours {
       Ok(false) => Err(Failure::AlreadyExited { pid: pid.as_raw() }),
       // A kernel without `P_PIDFD` (5.3) asks by number, right after.
-      Err(error) if error.raw_os_error() == Some(libc::EINVAL) => match sys::is_child(sys::Child::Pid(pid)) {
-        Ok(false) => Err(Failure::AlreadyExited { pid: pid.as_raw() }),
-        _ => Ok(target),
-      },
+      Err(error) if error.raw_os_error() == Some(libc::EINVAL) => {
+        match sys::is_child(sys::Child::Pid(pid)) {
+          Ok(false) => Err(Failure::AlreadyExited { pid: pid.as_raw() }),
+          _ => Ok(target),
+        }
+      }
       _ => Ok(target),
     }
   }
@@ -151,6 +155,7 @@ impl Target {
         sys::pidfd_send_signal(fd, signal.number(), sys::SIGNAL_PROCESS_GROUP)
           .map_err(|e| ("pidfd_send_signal", e))
       }
+      Some(_) if !self.by_number_reaches_our_group()? => return Ok(false),
       _ => sys::killpg(self.pid, signal.number()).map_err(|e| ("killpg", e)),
     };
     if self.delivered(sent)? {
@@ -163,6 +168,23 @@ impl Target {
         pid: self.pid.as_raw(),
       }),
       false => Ok(false),
+    }
+  }
+
+  /// Before 6.9 a group signal is `killpg(2)`, by number. The kernel keeps a
+  /// group's id from reuse while its leader is unreaped, and while any
+  /// member holds it. So the leader's pidfd decides: unreaped, the id is
+  /// ours. Reaped, the id is ours only if nobody took the leader's pid since,
+  /// for a newcomer can take it only once the group is empty; if someone
+  /// has, the group is gone. What is left is the instant between that check
+  /// and the `killpg`.
+  fn by_number_reaches_our_group(&self) -> Result<bool, Failure> {
+    if self.signal(Signal::EXISTS)? {
+      return Ok(true);
+    }
+    match sys::kill(self.pid, 0) {
+      Err(error) if error.raw_os_error() == Some(libc::ESRCH) => Ok(true),
+      _ => Ok(false),
     }
   }
 
@@ -246,7 +268,9 @@ impl Target {
     watch.waiters.retain(|&waiter| waiter != op);
     if watch.waiters.is_empty() {
       match &watch.source {
-        Some(Source::Readable(readable)) => readable.stop(self.pidfd().expect("readable needs a pidfd")),
+        Some(Source::Readable(readable)) => {
+          readable.stop(self.pidfd().expect("readable needs a pidfd"))
+        }
         Some(Source::Polling(_)) => watch.source = None,
         None => {}
       }
@@ -263,7 +287,9 @@ impl Target {
 
   fn start(&self, env: &Env, readable: &Readable) -> Result<(), Failure> {
     let fd = self.pidfd().expect("readable needs a pidfd");
-    readable.start(env, fd).map_err(|e| Failure::sys("uv_poll_start", e, self.pid))
+    readable
+      .start(env, fd)
+      .map_err(|e| Failure::sys("uv_poll_start", e, self.pid))
   }
 
   fn make_source(self: &Rc<Self>, env: &Env) -> Result<Source, Failure> {
@@ -277,7 +303,12 @@ impl Target {
   }
 
   /// Without a pidfd: look again after `pause`, backing off.
-  fn poll_after(&self, env: &Env, target: Weak<Target>, pause: Duration) -> Result<Source, Failure> {
+  fn poll_after(
+    &self,
+    env: &Env,
+    target: Weak<Target>,
+    pause: Duration,
+  ) -> Result<Source, Failure> {
     let timer = Timer::new(env, pause, move |env| {
       let Some(target) = target.upgrade() else {
         return;

@@ -29,10 +29,16 @@ pub fn start(env: &Env, id: u64, target: Rc<Target>, promise: Promise, limit: Op
     Err(failure) => return promise.reject(env, failure, &[]),
     Ok(true) => {}
   }
-  let limit = match limit.map(|limit| Timer::new(env, limit, move |env| ops::deliver(env, id, Event::Timer))) {
+  let limit = match limit
+    .map(|limit| Timer::new(env, limit, move |env| ops::deliver(env, id, Event::Timer)))
+  {
     Some(Err(error)) => {
       target.unwatch_exit(id);
-      return promise.reject(env, Failure::sys("uv_timer_start", error, target.pid()), &[]);
+      return promise.reject(
+        env,
+        Failure::sys("uv_timer_start", error, target.pid()),
+        &[],
+      );
     }
     limit => limit.transpose().expect("errors handled above"),
   };
