@@ -81,6 +81,15 @@ thread_local! {
   static LOOP: RefCell<Option<Loop>> = const { RefCell::new(None) };
 }
 
+/// The call that failed when a descriptor could not be watched, as errors
+/// name it.
+pub fn watch_syscall() -> &'static str {
+  match host::wait_path() {
+    WaitPath::Libuv => "uv_poll_start",
+    WaitPath::Thread => "epoll_ctl",
+  }
+}
+
 /// Keys are unique in the process: the helper threads serve every thread.
 fn next_key() -> u64 {
   static NEXT: AtomicU64 = AtomicU64::new(1);

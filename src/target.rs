@@ -20,7 +20,7 @@ use nix::unistd::{getpid, Pid};
 use crate::errors::Failure;
 use crate::ops::{self, Event};
 use crate::probe::{self, Features};
-use crate::reactor::{Readable, Timer};
+use crate::reactor::{self, Readable, Timer};
 use crate::signal::Signal;
 use crate::sys;
 
@@ -238,24 +238,19 @@ impl Target {
   }
 
   /// Adds the operation `op` to those told of the exit (`Event::Exited`),
-  /// or of `close()` first (`Event::Closed`). `Ok(false)` if the process has
-  /// exited already: then nothing is added.
+  /// or of `close()` first (`Event::Closed`). `Ok(false)` if the exit has
+  /// been seen already: then nothing is added. An exit not yet seen is
+  /// reported from the loop, never within this call, so a `close()` in the
+  /// same tick always comes first.
   pub fn watch_exit(self: &Rc<Self>, env: &Env, op: u64) -> Result<bool, Failure> {
-    if self.has_exited()? {
-      self.exit.borrow_mut().exited = true;
+    let mut watch = self.exit.borrow_mut();
+    if watch.exited {
       return Ok(false);
     }
-    let mut watch = self.exit.borrow_mut();
     match &watch.source {
       Some(Source::Readable(readable)) => self.start(env, readable)?,
       Some(Source::Polling(_)) => {}
-      None => {
-        let source = self.make_source(env)?;
-        if let Source::Readable(readable) = &source {
-          self.start(env, readable)?;
-        }
-        watch.source = Some(source);
-      }
+      None => watch.source = Some(self.make_source(env)?),
     }
     watch.waiters.push(op);
     Ok(true)
@@ -289,20 +284,37 @@ impl Target {
     let fd = self.pidfd().expect("readable needs a pidfd");
     readable
       .start(env, fd)
-      .map_err(|e| Failure::sys("uv_poll_start", e, self.pid))
+      .map_err(|e| Failure::sys(reactor::watch_syscall(), e, self.pid))
   }
 
+  /// The pidfd in the loop, started; without a pidfd, or where the loop can
+  /// take no more (no descriptor for the helper's epoll set, or the user's
+  /// limit on epoll watches reached), a polling timer.
   fn make_source(self: &Rc<Self>, env: &Env) -> Result<Source, Failure> {
     let target = Rc::downgrade(self);
-    match self.pidfd() {
-      Some(fd) => Readable::new(env, fd, move |env| exited(&target, env))
-        .map(Source::Readable)
-        .map_err(|e| Failure::sys("uv_poll_init", e, self.pid)),
-      None => self.poll_after(env, target, Duration::from_millis(1)),
+    let Some(fd) = self.pidfd() else {
+      return self.poll_after(env, target, Duration::from_millis(1));
+    };
+    let on_ready = {
+      let target = target.clone();
+      move |env: &Env| exited(&target, env)
+    };
+    let started = Readable::new(env, fd, on_ready).and_then(|readable| {
+      readable.start(env, fd)?;
+      Ok(readable)
+    });
+    match started {
+      Ok(readable) => Ok(Source::Readable(readable)),
+      Err(error)
+        if sys::out_of_descriptors(&error) || error.raw_os_error() == Some(libc::ENOSPC) =>
+      {
+        self.poll_after(env, target, Duration::from_millis(1))
+      }
+      Err(error) => Err(Failure::sys(reactor::watch_syscall(), error, self.pid)),
     }
   }
 
-  /// Without a pidfd: look again after `pause`, backing off.
+  /// Look again after `pause`, backing off.
   fn poll_after(
     &self,
     env: &Env,

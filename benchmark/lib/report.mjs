@@ -14,22 +14,23 @@ const bytes = (v) => `${Math.round(v).toLocaleString('en-US')} B`
  * drawn from this list alone.
  */
 export function assess(results) {
-  const signal = results.speed[0].rows[0]
-  const open = results.speed[2].rows[0]
+  const signal = results.speed.groups[0].rows[0]
+  const { baselines } = results.speed
   const { scale, latency, terminate } = results
   const waiting = `${scale.targets.toLocaleString('en-US')} targets waiting`
   const idle = scale.idleCpuMs.overMs / 1000
   const ratio = (what, baseline, goal, value) => ({ what, baseline, unit: 'ratio', compare: '<=', goal, value })
   const other = (what, baseline, unit, goal, value) => ({ what, baseline, unit, compare: '<=', goal, value })
   return [
-    ratio('`signal(0)`', 'floor', 1.05, signal.vsFloor),
-    ratio('`signal(0)`', '`child.kill(0)`', 1.2, signal.vsChildKill),
-    ratio('`fromPid` + `close`', 'floor', 1.2, open.vsFloor),
+    ratio('`signal(0)`', '`child.kill(0)`', 1.3, signal.vsChildKill),
+    ratio('`signal(0)`', 'a bare N-API class method (`RawTarget`)', 1.05, baselines.signalVsRawTarget),
     ratio('exit → `waitForExit()`', "exit → `'exit'`", 1, latency.ratio),
     ratio(`\`terminate()\` × ${terminate.children.toLocaleString('en-US')}`, "`child.kill()` + `'exit'`", 1, terminate.ratio),
-    other(`extra threads, ${waiting}`, 'threads before the addon loads', 'count', 2, scale.threads.during - scale.threads.beforeAddon),
+    ratio('`fromPid` + `close`', 'N-API `pidfdOpen` + `closeFd`', 1.5, baselines.fromPidVsNapi),
+    ratio('`fromChildProcess` + `close`', '`fromPid` + `close`', 1.3, baselines.fromChildVsFromPid),
+    other('native memory per waiting target', 'C heap before the targets', 'bytes', 512, scale.perWaitingTarget.native),
+    other(`extra threads, ${waiting}`, 'threads before the addon loads', 'count', 0, scale.threads.during - scale.threads.beforeAddon),
     other(`idle CPU over ${idle} s, ${waiting}`, `CPU over ${idle} idle s before the waits`, 'ms', 20, scale.idleCpuMs.waiting - scale.idleCpuMs.baseline),
-    other('native memory per waiting target', 'C heap before the targets', 'bytes', 1024, scale.perWaitingTarget.native),
   ].map((m) => ({ ...m, met: meets(m, m.value) }))
 }
 
@@ -46,7 +47,7 @@ export function report(results) {
   const cols = [16, 36, 9, 16, 8]
   const cells = (c) => c.map((v, i) => (i < 2 ? String(v).padEnd(cols[i]) : String(v).padStart(cols[i]))).join('')
   line(cells(['', '', 'ns/op', '÷child.kill(0)', '÷floor']))
-  for (const group of results.speed) {
+  for (const group of results.speed.groups) {
     line(`${group.title} — floor: ${group.floor}`)
     for (const r of group.rows) {
       const who = r.who.startsWith('▸') ? r.who : `  ${r.who}`

@@ -84,9 +84,19 @@ export async function speed({ KillTarget, floor, rounds, roundMs }) {
       })),
     }
   }
-  return [
-    group('signal(0)', 'pidfd_send_signal in a native loop', signal, true),
-    group('call overhead alone, no system call', 'an empty N-API function', overhead, true),
-    group('open + close', 'pidfd_open + close in a native loop', open, false),
-  ]
+  // The baselines, each measured in the same rounds as what it judges.
+  const named = (cases, name) => cases.find((x) => x.name === name)
+  const baselines = {
+    signalVsRawTarget: ratio(signal[0], named(signal, 'RawTarget#signal(0)')),
+    fromPidVsNapi: ratio(open[0], named(open, 'pidfdOpen(pid) + closeFd(fd)')),
+    fromChildVsFromPid: ratio(open[1], open[0]),
+  }
+  return {
+    groups: [
+      group('signal(0)', 'pidfd_send_signal in a native loop', signal, true),
+      group('call overhead alone, no system call', 'an empty N-API function', overhead, true),
+      group('open + close', 'pidfd_open + close in a native loop', open, false),
+    ],
+    baselines,
+  }
 }
