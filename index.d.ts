@@ -112,14 +112,34 @@ export declare class KillTarget {
    * in the error's `signals`; so does an abort. Every signal goes through
    * the target, so the escalation can never reach a process that took the
    * pid. A process already gone resolves with
-   * `{ exited: true, forced: false, signals: [] }`. With `group`, the wait
-   * is for this process, the group's leader.
+   * `{ exited: true, forced: false, signals: [], processes: 0 }`. With
+   * `group`, this process's signals go to its whole group, and the wait is
+   * for this process, the group's leader.
+   *
+   * With `tree: true`, every descendant is stopped too, as `descendants()`
+   * finds them: each is frozen (SIGSTOP) as it is found, top down, until a
+   * pass finds nobody new; then every member gets `killSignal` and SIGCONT,
+   * the wait is for every member, and SIGKILL after the grace period goes
+   * to each survivor. Nothing is left stopped when the call returns.
    *
    * @throws {TypeError} `ERR_INVALID_ARG_VALUE` (as a rejection) for a
    * `killSignal` that cannot end a process: `0`, `SIGSTOP`, `SIGCONT`,
    * `SIGTSTP`, `SIGTTIN`, `SIGTTOU`.
    */
-  terminate(options?: { killSignal?: NodeJS.Signals | number; forceKillAfterDelay?: number | false; group?: boolean; signal?: AbortSignal }): Promise<TerminateResult>
+  terminate(options?: { killSignal?: NodeJS.Signals | number; forceKillAfterDelay?: number | false; group?: boolean; tree?: boolean; signal?: AbortSignal }): Promise<TerminateResult>
+  /**
+   * The live descendants of this process (children, their children, and
+   * so on), each as a target of its own, parents before their children.
+   *
+   * Each is listed in `/proc`, opened by pidfd, and only then confirmed a
+   * child of a process already held, which must itself still be unreaped:
+   * the list can never hold a process that merely took a listed pid. It
+   * never runs `ps` or `pgrep`. A process whose parent exited before the
+   * walk has been reparented (to init or a subreaper) and is not listed.
+   *
+   * @throws {Error} `ERR_USE_AFTER_CLOSE` after `close()`.
+   */
+  descendants(): Array<KillTarget>
   /**
    * Releases the pidfd. Idempotent. Pending waits reject with
    * `ERR_USE_AFTER_CLOSE`; every later call throws it. The pidfd is also
@@ -196,7 +216,13 @@ export interface TerminateResult {
   /**
    * The signals delivered, in order, e.g. `['SIGTERM', 'SIGCONT']`. A signal
    * that found the process already reaped is not listed: a quick exit can
-   * leave out the SIGCONT.
+   * leave out the SIGCONT. With `tree`, each is listed once if any member
+   * received it.
    */
   signals: Array<string>
+  /**
+   * How many processes received the kill signal: 1 or 0, or with `tree`
+   * the members of the tree that were still there.
+   */
+  processes: number
 }

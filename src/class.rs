@@ -54,7 +54,7 @@ enum Key {
 }
 
 /// The prototype: key, whether it is a getter, and the Rust behind it.
-static MEMBERS: [(Key, bool, Method); 13] = [
+static MEMBERS: [(Key, bool, Method); 14] = [
   (Key::Name(c"pid"), true, |env, this, _| {
     value(env, this.pid())
   }),
@@ -81,6 +81,11 @@ static MEMBERS: [(Key, bool, Method); 13] = [
   }),
   (Key::Name(c"terminate"), false, |env, this, arg| {
     Ok(this.terminate(env, arg)?.raw())
+  }),
+  (Key::Name(c"descendants"), false, |env, this, _| {
+    let found = this.descendants(env)?;
+    let instances = found.into_iter().map(|native| instance(env.raw(), native));
+    ffi::array(env, instances.collect::<Result<Vec<_>>>()?)
   }),
   (Key::Name(c"close"), false, |env, this, _| {
     this.close(env);
@@ -165,21 +170,25 @@ extern "C" fn call_method(raw: RawEnv, info: CallbackInfo) -> RawValue {
 /// Every factory: open the target, then make the instance that holds it.
 extern "C" fn call_factory(raw: RawEnv, info: CallbackInfo) -> RawValue {
   let env = Env::from_raw(raw);
-  let made = ffi::call_info::<Factory>(&env, info).and_then(|call| {
-    let native = (call.data)(&env, call.arg)?;
-    let constructor = CONSTRUCTOR.with(|slot| match slot.borrow().as_ref() {
-      Some(constructor) => constructor.get(raw),
-      None => Err(napi::Error::from_reason(
-        "KillTarget is not defined on this thread",
-      )),
-    })?;
-    HANDED_OVER.set(Some(Box::new(native)));
-    let instance = ffi::new_instance(raw, constructor);
-    // Still here only if the constructor never ran.
-    drop(HANDED_OVER.take());
-    instance
-  });
+  let made = ffi::call_info::<Factory>(&env, info)
+    .and_then(|call| instance(raw, (call.data)(&env, call.arg)?));
   made.unwrap_or_else(|error| ffi::throw(raw, error))
+}
+
+/// A new JavaScript object holding `native`: the constructor, called with
+/// `native` handed over, wraps it.
+fn instance(raw: RawEnv, native: KillTarget) -> Result<RawValue> {
+  let constructor = CONSTRUCTOR.with(|slot| match slot.borrow().as_ref() {
+    Some(constructor) => constructor.get(raw),
+    None => Err(napi::Error::from_reason(
+      "KillTarget is not defined on this thread",
+    )),
+  })?;
+  HANDED_OVER.set(Some(Box::new(native)));
+  let instance = ffi::new_instance(raw, constructor);
+  // Still here only if the constructor never ran.
+  drop(HANDED_OVER.take());
+  instance
 }
 
 /// The constructor: wraps what a factory handed over; from anywhere else

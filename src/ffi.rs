@@ -192,6 +192,23 @@ pub fn new_instance(env: RawEnv, constructor: RawValue) -> napi::Result<RawValue
   Ok(instance)
 }
 
+/// A JavaScript array of `items`.
+pub fn array(env: &Env, items: Vec<RawValue>) -> napi::Result<RawValue> {
+  let mut array = ptr::null_mut();
+  // SAFETY: a live env on its thread; every item is a live value of it.
+  unsafe {
+    check(sys::napi_create_array_with_length(
+      env.raw(),
+      items.len(),
+      &mut array,
+    ))?;
+    for (i, item) in items.into_iter().enumerate() {
+      check(sys::napi_set_element(env.raw(), array, i as u32, item))?;
+    }
+  }
+  Ok(array)
+}
+
 /// A strong reference that keeps a value alive across calls.
 pub struct Persistent(sys::napi_ref);
 

@@ -35,6 +35,7 @@ mod signal;
 mod sys;
 mod target;
 mod terminate;
+mod tree;
 mod wait;
 
 use std::cell::RefCell;
@@ -116,8 +117,12 @@ pub struct TerminateResult {
   pub forced: bool,
   /// The signals delivered, in order, e.g. `['SIGTERM', 'SIGCONT']`. A signal
   /// that found the process already reaped is not listed: a quick exit can
-  /// leave out the SIGCONT.
+  /// leave out the SIGCONT. With `tree`, each is listed once if any member
+  /// received it.
   pub signals: Vec<String>,
+  /// How many processes received the kill signal: 1 or 0, or with `tree`
+  /// the members of the tree that were still there.
+  pub processes: u32,
 }
 
 /// A handle on exactly one process.
@@ -344,14 +349,21 @@ impl KillTarget {
   /// in the error's `signals`; so does an abort. Every signal goes through
   /// the target, so the escalation can never reach a process that took the
   /// pid. A process already gone resolves with
-  /// `{ exited: true, forced: false, signals: [] }`. With `group`, the wait
-  /// is for this process, the group's leader.
+  /// `{ exited: true, forced: false, signals: [], processes: 0 }`. With
+  /// `group`, this process's signals go to its whole group, and the wait is
+  /// for this process, the group's leader.
+  ///
+  /// With `tree: true`, every descendant is stopped too, as `descendants()`
+  /// finds them: each is frozen (SIGSTOP) as it is found, top down, until a
+  /// pass finds nobody new; then every member gets `killSignal` and SIGCONT,
+  /// the wait is for every member, and SIGKILL after the grace period goes
+  /// to each survivor. Nothing is left stopped when the call returns.
   ///
   /// @throws {TypeError} `ERR_INVALID_ARG_VALUE` (as a rejection) for a
   /// `killSignal` that cannot end a process: `0`, `SIGSTOP`, `SIGCONT`,
   /// `SIGTSTP`, `SIGTTIN`, `SIGTTOU`.
   #[napi(
-    ts_args_type = "options?: { killSignal?: NodeJS.Signals | number; forceKillAfterDelay?: number | false; group?: boolean; signal?: AbortSignal }",
+    ts_args_type = "options?: { killSignal?: NodeJS.Signals | number; forceKillAfterDelay?: number | false; group?: boolean; tree?: boolean; signal?: AbortSignal }",
     ts_return_type = "Promise<TerminateResult>"
   )]
   pub fn terminate<'env>(
@@ -365,6 +377,24 @@ impl KillTarget {
       terminate::start(env, id, target, pending, plan, Answer::Outcome);
     }
     Ok(promise)
+  }
+
+  /// The live descendants of this process (children, their children, and
+  /// so on), each as a target of its own, parents before their children.
+  ///
+  /// Each is listed in `/proc`, opened by pidfd, and only then confirmed a
+  /// child of a process already held, which must itself still be unreaped:
+  /// the list can never hold a process that merely took a listed pid. It
+  /// never runs `ps` or `pgrep`. A process whose parent exited before the
+  /// walk has been reparented (to init or a subreaper) and is not listed.
+  ///
+  /// @throws {Error} `ERR_USE_AFTER_CLOSE` after `close()`.
+  #[napi]
+  pub fn descendants(&self, env: &Env) -> Result<Vec<KillTarget>> {
+    self
+      .with_target(|target| tree::walk(target, false))
+      .map(|walk| walk.members.into_iter().map(KillTarget::new).collect())
+      .map_err(|failure| failure.into_napi(env))
   }
 
   /// Releases the pidfd. Idempotent. Pending waits reject with
@@ -440,5 +470,6 @@ fn terminate_plan(options: Option<&Object>) -> std::result::Result<Plan, Failure
       "options.forceKillAfterDelay",
     )?,
     group: args::flag(option("group")?.as_ref(), "options.group")?,
+    tree: args::flag(option("tree")?.as_ref(), "options.tree")?,
   })
 }

@@ -11,8 +11,8 @@ use std::collections::HashMap;
 use napi::bindgen_prelude::Env;
 
 pub enum Event {
-  /// The target's process has exited.
-  Exited,
+  /// The process of a target the operation watches has exited.
+  Exited { pid: nix::unistd::Pid },
   /// The target was closed.
   Closed,
   /// The operation's timer ran out.

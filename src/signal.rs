@@ -22,6 +22,7 @@ impl Signal {
   pub const EXISTS: Signal = Signal(0);
   pub const SIGKILL: Signal = Signal(libc::SIGKILL);
   pub const SIGCONT: Signal = Signal(libc::SIGCONT);
+  pub const SIGSTOP: Signal = Signal(libc::SIGSTOP);
   pub const SIGTERM: Signal = Signal(libc::SIGTERM);
 
   /// Parses a name exactly as `process.kill` does (case-sensitive).

@@ -135,6 +135,16 @@ impl Target {
     self.pidfd.as_ref().map(AsFd::as_fd)
   }
 
+  /// The parent of the process held, read now: from the pidfd where the
+  /// kernel tells (Linux ≥ 6.13), or else by number from `/proc`, which
+  /// names this process only while it is unreaped (the caller checks).
+  pub fn parent(&self) -> Option<Pid> {
+    match self.pidfd() {
+      Some(fd) if self.features.pidfd_info => sys::pidfd_parent(fd).ok(),
+      _ => parent_by_number(self.pid),
+    }
+  }
+
   /// Sends `signal`. `Ok(false)` when the process has already been reaped.
   pub fn signal(&self, signal: Signal) -> Result<bool, Failure> {
     let sent = match self.pidfd() {
@@ -360,7 +370,7 @@ fn exited(target: &Weak<Target>, env: &Env) {
   let waiters = target.take_waiters();
   target.exit.borrow_mut().exited = true;
   for op in waiters {
-    ops::deliver(env, op, Event::Exited);
+    ops::deliver(env, op, Event::Exited { pid: target.pid });
   }
 }
 
@@ -396,6 +406,11 @@ fn no_such_process(error: io::Error) -> io::Error {
     Some(libc::EINVAL | libc::ENOENT) => io::Error::from_raw_os_error(libc::ESRCH),
     _ => error,
   }
+}
+
+/// The parent of whichever process has `pid` now, from `/proc`.
+pub fn parent_by_number(pid: Pid) -> Option<Pid> {
+  proc_stat(pid).map(|stat| stat.parent)
 }
 
 /// What `/proc/<pid>/stat` says of a process. `None` without `/proc`, or once

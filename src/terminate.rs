@@ -1,13 +1,18 @@
 //! `terminate()`: the kill signal, SIGCONT so a stopped process can act on
-//! it, a grace period, then SIGKILL. The first signals go out in the call
-//! itself; the rest is an operation driven by the target's exit and its
-//! timers. Every signal goes through the target, so with a pidfd none of
-//! them can reach a process that took the number after this one was reaped.
+//! it, a grace period, then SIGKILL. With `tree`, the same for every
+//! descendant, frozen first so the tree cannot grow or lose track of its
+//! members while it is signalled (see `tree.rs`). The signals before the
+//! grace period go out in the call itself; the rest is an operation driven
+//! by the members' exits and its timers. Every signal goes through a target,
+//! so with pidfds none of them can reach a process that took a member's
+//! number after the member was reaped.
 
+use std::collections::HashSet;
 use std::rc::Rc;
 use std::time::Duration;
 
 use napi::bindgen_prelude::Env;
+use nix::unistd::Pid;
 
 use crate::errors::Failure;
 use crate::ops::{self, Event, Operation};
@@ -15,6 +20,7 @@ use crate::promise::Promise;
 use crate::reactor::Timer;
 use crate::signal::Signal;
 use crate::target::Target;
+use crate::tree;
 use crate::TerminateResult;
 
 /// After SIGKILL the kernel still has to tear the process down; a process in
@@ -28,7 +34,10 @@ pub struct Plan {
   pub kill_signal: Signal,
   /// `None`: never escalate, wait for as long as it takes.
   pub force_kill_after: Option<Duration>,
+  /// The root's signals go to its whole process group.
   pub group: bool,
+  /// Every descendant of the root is a member too.
+  pub tree: bool,
 }
 
 impl Default for Plan {
@@ -37,6 +46,7 @@ impl Default for Plan {
       kill_signal: Signal::SIGTERM,
       force_kill_after: Some(DEFAULT_FORCE_KILL_AFTER),
       group: false,
+      tree: false,
     }
   }
 }
@@ -51,47 +61,38 @@ pub enum Answer {
 
 struct Terminate {
   promise: Option<Promise>,
-  target: Rc<Target>,
+  /// The root first, then its descendants with `tree`.
+  members: Vec<Rc<Target>>,
+  /// The members whose exit has not been seen.
+  remaining: HashSet<Pid>,
   group: bool,
   answer: Answer,
   /// The grace period, until SIGKILL has gone out; then `None`.
   grace: Option<Duration>,
   timer: Option<Timer>,
   signals: Vec<String>,
+  processes: u32,
   forced: bool,
 }
 
-/// Starts operation `id`: signals now, then settles `promise` once the
-/// process is gone (or SIGKILL could not end it), the target is closed or
-/// the AbortSignal fires.
-pub fn start(env: &Env, id: u64, target: Rc<Target>, promise: Promise, plan: Plan, answer: Answer) {
+/// Starts operation `id`: signals now, then settles `promise` once every
+/// member is gone (or SIGKILL could not end one), the root's target is
+/// closed or the AbortSignal fires.
+pub fn start(env: &Env, id: u64, root: Rc<Target>, promise: Promise, plan: Plan, answer: Answer) {
   let mut run = Terminate {
     promise: Some(promise),
-    target,
+    members: vec![root],
+    remaining: HashSet::new(),
     group: plan.group,
     answer,
     grace: plan.force_kill_after,
     timer: None,
     signals: Vec::new(),
+    processes: 0,
     forced: false,
   };
-  let started = run.send(plan.kill_signal).and_then(|delivered| {
-    if !delivered {
-      // Already reaped: nothing to stop.
-      return Ok(false);
-    }
-    if plan.kill_signal != Signal::SIGKILL {
-      run.send(Signal::SIGCONT)?;
-    }
-    run.target.clone().watch_exit(env, id)
-  });
-  let waiting = started.and_then(|waiting| {
-    if let (true, Some(grace)) = (waiting, run.grace) {
-      run.arm(env, id, grace)?;
-    }
-    Ok(waiting)
-  });
-  match waiting {
+  let started = run.begin(env, id, &plan);
+  match started {
     Ok(true) => ops::insert(id, Box::new(run)),
     Ok(false) => run.finish(env, id, Ok(true)),
     Err(failure) => run.finish(env, id, Err(failure)),
@@ -99,28 +100,88 @@ pub fn start(env: &Env, id: u64, target: Rc<Target>, promise: Promise, plan: Pla
 }
 
 impl Terminate {
-  /// Sends `signal` through the target; lists it when delivered.
-  fn send(&mut self, signal: Signal) -> Result<bool, Failure> {
-    let delivered = match self.group {
-      true => self.target.signal_group(signal)?,
-      false => self.target.signal(signal)?,
+  /// Freezes the tree, signals every member, watches them: `Ok(false)` if
+  /// nobody is left to wait for.
+  fn begin(&mut self, env: &Env, id: u64, plan: &Plan) -> Result<bool, Failure> {
+    let stopped_root = match plan.tree {
+      true => {
+        let walk = tree::walk(&self.members[0], true)?;
+        self.members.extend(walk.members.into_iter().map(Rc::new));
+        walk.stopped_root
+      }
+      false => false,
     };
-    if delivered {
+    let signalled = self.send_all(plan.kill_signal, false);
+    // Stopped ones act on it only once continued; with `tree` the walk
+    // stopped them all, and nothing may stay stopped.
+    let resumed = match plan.kill_signal != Signal::SIGKILL || plan.tree {
+      true => self.send_all(Signal::SIGCONT, false).map(drop),
+      false => Ok(()),
+    };
+    let signalled = signalled?;
+    resumed?;
+    self.processes = signalled.len() as u32;
+    if signalled.is_empty() && !stopped_root {
+      // Already reaped, every one: nothing to stop.
+      return Ok(false);
+    }
+    for member in self.members.clone() {
+      if member.watch_exit(env, id)? {
+        self.remaining.insert(member.pid());
+      }
+    }
+    if self.remaining.is_empty() {
+      return Ok(false);
+    }
+    if let Some(grace) = self.grace {
+      self.arm(env, id, grace)?;
+    }
+    Ok(true)
+  }
+
+  /// Sends `signal` to every member, or with `survivors` to those not yet
+  /// seen to exit; lists it once if any received it. The members that did,
+  /// or the first failure (after trying every member, so that none is left
+  /// stopped).
+  fn send_all(&mut self, signal: Signal, survivors: bool) -> Result<Vec<Pid>, Failure> {
+    let mut delivered = Vec::new();
+    let mut failed = None;
+    for (i, member) in self.members.iter().enumerate() {
+      if survivors && !self.remaining.contains(&member.pid()) {
+        continue;
+      }
+      let sent = match (i, self.group) {
+        (0, true) => member.signal_group(signal),
+        _ => member.signal(signal),
+      };
+      match sent {
+        Ok(true) => delivered.push(member.pid()),
+        Ok(false) => {}
+        Err(failure) => failed = failed.or(Some(failure)),
+      }
+    }
+    if !delivered.is_empty() {
       self.signals.push(signal.name());
     }
-    Ok(delivered)
+    match failed {
+      Some(failure) => Err(failure),
+      None => Ok(delivered),
+    }
   }
 
   fn arm(&mut self, env: &Env, id: u64, after: Duration) -> Result<(), Failure> {
     let timer = Timer::new(env, after, move |env| ops::deliver(env, id, Event::Timer));
-    self.timer = Some(timer.map_err(|e| Failure::sys("uv_timer_start", e, self.target.pid()))?);
+    let pid = self.members[0].pid();
+    self.timer = Some(timer.map_err(|e| Failure::sys("uv_timer_start", e, pid))?);
     Ok(())
   }
 
   /// Settles: `Ok(exited)` resolves, a failure rejects listing the signals
   /// already delivered.
   fn finish(&mut self, env: &Env, id: u64, outcome: Result<bool, Failure>) {
-    self.target.unwatch_exit(id);
+    for member in &self.members {
+      member.unwatch_exit(id);
+    }
     self.timer = None;
     let promise = self.promise.take().expect("a termination settles once");
     let signals = std::mem::take(&mut self.signals);
@@ -132,6 +193,7 @@ impl Terminate {
           exited,
           forced: self.forced,
           signals,
+          processes: self.processes,
         },
       ),
       (Err(failure), _) => promise.reject(env, failure, &signals),
@@ -142,11 +204,17 @@ impl Terminate {
 impl Operation for Terminate {
   fn on(&mut self, env: &Env, id: u64, event: Event) -> bool {
     let outcome = match event {
-      Event::Exited => Ok(true),
+      Event::Exited { pid } => {
+        self.remaining.remove(&pid);
+        match self.remaining.is_empty() {
+          true => Ok(true),
+          false => return false,
+        }
+      }
       Event::Timer => match self.grace.take() {
         Some(grace) => {
-          let killed = self.send(Signal::SIGKILL).and_then(|delivered| {
-            self.forced = delivered;
+          let killed = self.send_all(Signal::SIGKILL, true).and_then(|delivered| {
+            self.forced = !delivered.is_empty();
             self.arm(env, id, grace.max(KILL_SETTLE))
           });
           match killed {
@@ -154,11 +222,11 @@ impl Operation for Terminate {
             Err(failure) => Err(failure),
           }
         }
-        // SIGKILL went out a while ago and the process is still there.
+        // SIGKILL went out a while ago and a member is still there.
         None => Ok(false),
       },
       Event::Closed => Err(Failure::ClosedWhileWaiting {
-        pid: self.target.pid().as_raw(),
+        pid: self.members[0].pid().as_raw(),
       }),
       Event::Aborted => Err(Failure::Aborted),
     };

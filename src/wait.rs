@@ -55,7 +55,7 @@ impl Operation for Wait {
     self.target.unwatch_exit(id);
     let promise = self.promise.take().expect("a wait settles once");
     match event {
-      Event::Exited => promise.resolve(env, true),
+      Event::Exited { .. } => promise.resolve(env, true),
       Event::Timer => promise.resolve(env, false),
       Event::Closed => {
         let pid = self.target.pid().as_raw();

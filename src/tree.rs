@@ -1,0 +1,165 @@
+//! A process's descendants, found race-free: each child is listed by
+//! number in `/proc`, opened by pidfd, and only then confirmed. Its parent,
+//! read after the pidfd is open (`PIDFD_GET_INFO` on Linux ≥ 6.13, its
+//! `/proc` stat before), must be a process already held; that process's
+//! pidfd must show it unreaped after the read (so the parent's pid still
+//! named it), and so must the new one's (so a stat read by number was its
+//! own). A stranger that took a listed pid fails the check and is let go.
+//!
+//! With `stop`, each member is stopped (SIGSTOP) as it is found, top down,
+//! and the listing repeats until a pass finds nobody new: a stopped process
+//! cannot fork, and while it is stopped its children are not reparented, so
+//! the walk ends with the whole tree held and frozen.
+
+use std::collections::HashSet;
+use std::io;
+
+use nix::unistd::Pid;
+
+use crate::errors::Failure;
+use crate::signal::Signal;
+use crate::target::{self, Target};
+
+/// What a walk found below `root`.
+pub struct Walk {
+  /// The descendants, not `root` itself, parents before their children.
+  /// With `stop`, each was sent SIGSTOP.
+  pub members: Vec<Target>,
+  /// With `stop`: whether `root` was unreaped and got its SIGSTOP.
+  pub stopped_root: bool,
+}
+
+/// Finds the descendants of `root`; with `stop`, freezes them as it goes.
+/// A failure leaves nothing stopped: what was stopped gets SIGCONT back.
+pub fn walk(root: &Target, stop: bool) -> Result<Walk, Failure> {
+  let mut walk = Walk {
+    members: Vec::new(),
+    stopped_root: false,
+  };
+  match find(root, stop, &mut walk) {
+    Ok(()) => Ok(walk),
+    Err(failure) => {
+      if stop {
+        for member in std::iter::once(root).chain(&walk.members) {
+          // Best effort: the walk's own failure is the one to report.
+          let _ = member.signal(Signal::SIGCONT);
+        }
+      }
+      Err(failure)
+    }
+  }
+}
+
+fn find(root: &Target, stop: bool, walk: &mut Walk) -> Result<(), Failure> {
+  walk.stopped_root = stop && root.signal(Signal::SIGSTOP)?;
+  let members = &mut walk.members;
+  let mut held: HashSet<Pid> = HashSet::from([root.pid()]);
+  loop {
+    let before = members.len();
+    // Parents before children: each member found is listed in its turn.
+    // In each further pass every held process is listed again: one that
+    // forked after its listing, before its SIGSTOP, shows the child now.
+    let mut next = 0;
+    while next <= members.len() {
+      let parent = match next {
+        0 => root.pid(),
+        i => members[i - 1].pid(),
+      };
+      next += 1;
+      for pid in children_of(parent) {
+        if held.contains(&pid) {
+          continue;
+        }
+        let Some(child) = confirm(root, members, parent, pid)? else {
+          continue;
+        };
+        held.insert(pid);
+        members.push(child);
+        if stop {
+          members
+            .last()
+            .expect("just pushed")
+            .signal(Signal::SIGSTOP)?;
+        }
+      }
+    }
+    // Without the freeze one pass is all a snapshot can be.
+    if members.len() == before || !stop {
+      return Ok(());
+    }
+  }
+}
+
+/// The process `pid` names now, if it is a child of the held `parent`.
+fn confirm(
+  root: &Target,
+  members: &[Target],
+  parent: Pid,
+  pid: Pid,
+) -> Result<Option<Target>, Failure> {
+  let child = match Target::open(pid) {
+    Ok(child) => child,
+    // Gone since the listing.
+    Err(Failure::Sys { errno, .. }) if errno == nix::errno::Errno::ESRCH => return Ok(None),
+    Err(failure) => return Err(failure),
+  };
+  if child.parent() != Some(parent) {
+    return Ok(None);
+  }
+  let held = std::iter::once(root)
+    .chain(members.iter())
+    .find(|held| held.pid() == parent)
+    .expect("only held processes are listed");
+  // Both unreaped after the read: the pids named them when it was made.
+  if !held.signal(Signal::EXISTS)? || !child.signal(Signal::EXISTS)? {
+    return Ok(None);
+  }
+  Ok(Some(child))
+}
+
+/// The children of `pid` by number: from each of its threads' `children`
+/// file, or, where the kernel has none (`CONFIG_PROC_CHILDREN` off), from a
+/// scan of every process's stat. Empty once `pid` is gone.
+fn children_of(pid: Pid) -> Vec<Pid> {
+  match threads_children(pid) {
+    Ok(children) => children,
+    Err(error) if error.kind() == io::ErrorKind::NotFound && has_no_children_files() => {
+      scan_for_children(pid)
+    }
+    Err(_) => Vec::new(),
+  }
+}
+
+fn threads_children(pid: Pid) -> io::Result<Vec<Pid>> {
+  let mut children = Vec::new();
+  for task in std::fs::read_dir(format!("/proc/{pid}/task"))? {
+    let path = task?.path().join("children");
+    let listed = std::fs::read_to_string(&path)?;
+    children.extend(
+      listed
+        .split_whitespace()
+        .filter_map(|n| n.parse().ok())
+        .map(Pid::from_raw),
+    );
+  }
+  Ok(children)
+}
+
+/// Whether this kernel lacks `/proc/<pid>/task/<tid>/children`.
+fn has_no_children_files() -> bool {
+  std::fs::metadata("/proc/self/task").is_ok() && {
+    let tid = nix::unistd::gettid();
+    std::fs::metadata(format!("/proc/self/task/{tid}/children")).is_err()
+  }
+}
+
+fn scan_for_children(parent: Pid) -> Vec<Pid> {
+  let Ok(entries) = std::fs::read_dir("/proc") else {
+    return Vec::new();
+  };
+  entries
+    .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse().ok())
+    .map(Pid::from_raw)
+    .filter(|&pid| target::parent_by_number(pid) == Some(parent))
+    .collect()
+}
