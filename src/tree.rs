@@ -100,7 +100,10 @@ fn confirm(
   let child = match Target::open(pid) {
     Ok(child) => child,
     // Gone since the listing.
-    Err(Failure::Sys { errno, .. }) if errno == nix::errno::Errno::ESRCH => return Ok(None),
+    Err(Failure::Sys {
+      errno: nix::errno::Errno::ESRCH,
+      ..
+    }) => return Ok(None),
     Err(failure) => return Err(failure),
   };
   if child.parent() != Some(parent) {
