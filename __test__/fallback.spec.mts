@@ -82,6 +82,7 @@ test('terminate escalates by pid', async (t) => {
     exited: true,
     forced: true,
     signals: ['SIGTERM', 'SIGCONT', 'SIGKILL'],
+    processes: 1,
   })
   t.deepEqual(await exitOf(child), [null, 'SIGKILL'])
 })

@@ -66,7 +66,7 @@ for (const errno of ['ENOSYS', 'EPERM']) {
         capabilities: { pidfd: false, groupSignal: false, exitInfo: false, pidfdInfo: false, waitPath: 'libuv' },
         raceFree: false,
         alive: true,
-        result: { exited: true, forced: false },
+        result: { exited: true, forced: false, processes: 1 },
         signal: 'SIGTERM',
       })
     },

@@ -176,7 +176,7 @@ test('terminate escalates to SIGKILL when the process ignores the kill signal', 
   const child = await stubborn(t)
   const target = KillTarget.fromChildProcess(child)
   const result = await target.terminate({ forceKillAfterDelay: 200 })
-  t.deepEqual(result, { exited: true, forced: true, signals: ['SIGTERM', 'SIGCONT', 'SIGKILL'] })
+  t.deepEqual(result, { exited: true, forced: true, signals: ['SIGTERM', 'SIGCONT', 'SIGKILL'], processes: 1 })
   t.deepEqual(await exitOf(child), [null, 'SIGKILL'])
 })
 
@@ -189,7 +189,7 @@ test('terminate wakes a stopped process with SIGCONT so its SIGTERM handler runs
   target.signal('SIGSTOP')
   while (processState(child.pid!) !== 'T') await delay(5)
   const result = await target.terminate({ forceKillAfterDelay: 5000 })
-  t.deepEqual(result, { exited: true, forced: false, signals: ['SIGTERM', 'SIGCONT'] })
+  t.deepEqual(result, { exited: true, forced: false, signals: ['SIGTERM', 'SIGCONT'], processes: 1 })
   t.deepEqual(await exitOf(child), [7, null])
 })
 
@@ -210,7 +210,7 @@ test.serial('1,000 children terminated at once are all accounted for: the polite
   const targets = children.map((child) => KillTarget.fromChildProcess(child))
   const results = await Promise.all(targets.map((target) => target.terminate({ forceKillAfterDelay: 500 })))
   for (const result of results.slice(0, polite.length)) assertObeyed(t, result)
-  const forced = { exited: true, forced: true, signals: ['SIGTERM', 'SIGCONT', 'SIGKILL'] }
+  const forced = { exited: true, forced: true, signals: ['SIGTERM', 'SIGCONT', 'SIGKILL'], processes: 1 }
   t.deepEqual(results.slice(polite.length), stubborns.map(() => forced))
   t.deepEqual(await Promise.all(exits), [
     ...polite.map(() => [null, 'SIGTERM']),
@@ -226,7 +226,7 @@ testUnless(
     const target = KillTarget.fromChildProcess(child)
     child.kill('SIGKILL')
     await exitOf(child)
-    t.deepEqual(await target.terminate(), { exited: true, forced: false, signals: [] })
+    t.deepEqual(await target.terminate(), { exited: true, forced: false, signals: [], processes: 0 })
   },
 )
 

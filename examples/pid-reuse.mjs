@@ -81,9 +81,12 @@ export function probePidNamespaces() {
   return probed
 }
 
-/** True in a script that `runInPidNamespace()` started (it is pid 1 there). */
+/**
+ * True in a script that `runInPidNamespace()` started: pid 1 there, or the
+ * child of pid 1 with `reaper`.
+ */
 export function inPidNamespace() {
-  return Boolean(process.env[IN_NAMESPACE_ENV]) && process.pid === 1
+  return Boolean(process.env[IN_NAMESPACE_ENV]) && (process.pid === 1 || process.ppid === 1)
 }
 
 /**
@@ -93,12 +96,16 @@ export function inPidNamespace() {
  *   `probePidNamespaces()` result.
  * @param {string} script path of the script to run.
  * @param {string[]} [args] its arguments.
- * @param {{ env?: NodeJS.ProcessEnv, stdio?: import('node:child_process').StdioOptions }} [options]
- *   extra environment variables, and stdio (default: pipes).
+ * @param {{ env?: NodeJS.ProcessEnv, stdio?: import('node:child_process').StdioOptions, reaper?: boolean }} [options]
+ *   extra environment variables, and stdio (default: pipes). With `reaper`,
+ *   pid 1 is a shell that runs the script and reaps every orphan that comes
+ *   to it (Node, as pid 1, would leave them zombies, holding their pids).
  * @returns {import('node:child_process').ChildProcess} the `unshare` process.
  */
 export function spawnInPidNamespace(namespace, script, args = [], options = {}) {
-  return spawn('unshare', [...namespace.args, process.execPath, script, ...args], {
+  const command = [process.execPath, script, ...args]
+  const init = options.reaper ? ['sh', '-c', '"$@" & wait $!', 'sh', ...command] : command
+  return spawn('unshare', [...namespace.args, ...init], {
     env: { ...process.env, ...options.env, [IN_NAMESPACE_ENV]: namespace.label },
     stdio: options.stdio ?? 'pipe',
   })
@@ -110,12 +117,13 @@ export function spawnInPidNamespace(namespace, script, args = [], options = {}) 
  * @param {{ args: string[], label: string }} namespace
  * @param {string} script
  * @param {string[]} [args]
- * @param {{ env?: NodeJS.ProcessEnv, timeout?: number }} [options] `timeout`
- *   in ms (default 20 000), after which the namespace is killed.
+ * @param {{ env?: NodeJS.ProcessEnv, timeout?: number, reaper?: boolean }} [options] `timeout`
+ *   in ms (default 20 000), after which the namespace is killed; `reaper` as
+ *   for `spawnInPidNamespace()`.
  * @returns {Promise<{ code: number | null, signal: string | null, stdout: string, stderr: string, timedOut: boolean }>}
  */
 export function runInPidNamespace(namespace, script, args = [], options = {}) {
-  const child = spawnInPidNamespace(namespace, script, args, { env: options.env })
+  const child = spawnInPidNamespace(namespace, script, args, { env: options.env, reaper: options.reaper })
   let stdout = ''
   let stderr = ''
   child.stdout.setEncoding('utf8').on('data', (chunk) => (stdout += chunk))

@@ -1,0 +1,159 @@
+// Process trees: descendants() and terminate({ tree: true }). Every tree
+// here carries an environment marker that all its members inherit, and
+// "nothing is left" is checked by looking for live processes with that
+// marker, not by remembered pids (which could be anyone's by then).
+import { randomUUID } from 'node:crypto'
+import { readdirSync, readFileSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
+
+import test, { type ExecutionContext } from 'ava'
+
+import { KillTarget } from '../index.js'
+import { probePidNamespaces, runInPidNamespace } from '../examples/pid-reuse.mjs'
+import { delay, exitOf, scaled, shell, sleeper, testUnless, underEmulation, withoutPidfd } from './helpers.mts'
+
+const namespace = probePidNamespaces()
+const noNamespaces = namespace.ok ? null : `PID namespaces are not permitted here (${namespace.reason})`
+const emulated = namespace.ok ? underEmulation(namespace) : null
+const TREES = scaled(200, 2000)
+const REUSE = fileURLToPath(new URL('fixtures/tree-reuse.mjs', import.meta.url))
+
+/** Live processes (not zombies) whose environment holds `marker`. */
+function alive(marker: string): number[] {
+  const found: number[] = []
+  for (const entry of readdirSync('/proc')) {
+    const pid = Number(entry)
+    if (!pid || pid === process.pid) continue
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+      if (stat.slice(stat.lastIndexOf(')') + 2)[0] === 'Z') continue
+      if (readFileSync(`/proc/${pid}/environ`, 'utf8').includes(`KILL_TARGET_TREE=${marker}\0`)) found.push(pid)
+    } catch {
+      // gone since the listing
+    }
+  }
+  return found
+}
+
+/** States (`S`, `T`, …) of the live processes that carry `marker`. */
+function states(marker: string): string[] {
+  return alive(marker).flatMap((pid) => {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+      return [stat.slice(stat.lastIndexOf(')') + 2)[0]]
+    } catch {
+      return []
+    }
+  })
+}
+
+/** A tree rooted at a shell child, marked; waits until `count` members are up. */
+async function tree(t: ExecutionContext, script: string, count: number, options = {}) {
+  const marker = randomUUID()
+  const root = shell(t, script, { env: { ...process.env, KILL_TARGET_TREE: marker }, stdio: 'ignore', ...options })
+  const target = KillTarget.fromChildProcess(root)
+  for (let i = 0; i < 200 && alive(marker).length < count; i++) await delay(10)
+  t.teardown(() => {
+    for (const pid of alive(marker)) process.kill(pid, 'SIGKILL')
+  })
+  return { root, target, marker }
+}
+
+// Depth 3 and more; a member in a new session, one in its own group, one
+// that ignores SIGTERM, one that is a zombie (its parent never reaps it).
+const MIXED = `
+  sh -c 'sleep 60 & sh -c "sleep 60 & exec sleep 60" & wait' &
+  setsid sh -c 'sleep 60 & wait' &
+  perl -e 'setpgrp; exec "sleep", "60"' &
+  sh -c 'trap "" TERM; sleep 60 & wait' &
+  sh -c 'true & exec sleep 60' &
+  wait`
+
+testUnless([withoutPidfd()], 'terminate({ tree: true }) ends every member: new sessions, own groups, a stubborn one and a zombie', async (t) => {
+  const { root, target, marker } = await tree(t, MIXED, 10)
+  const members = target.descendants()
+  t.true(members.length >= 11, `${members.length} descendants`)
+  const exit = exitOf(root)
+  const result = await target.terminate({ tree: true, forceKillAfterDelay: 300 })
+  t.like(result, { exited: true, forced: true })
+  t.true(result.processes >= 12, `${result.processes} processes signalled`)
+  t.deepEqual(result.signals, ['SIGTERM', 'SIGCONT', 'SIGKILL'])
+  t.deepEqual(await exit, [null, 'SIGTERM'], "the root's 'exit' still fires, with its signal")
+  t.deepEqual(alive(marker), [])
+})
+
+testUnless([withoutPidfd()], 'a tree that keeps forking while it is stopped: nothing of it is left', async (t) => {
+  const branch = "sh -c 'i=0; while [ $i -lt 400 ]; do sleep 0.05 & i=$((i + 1)); done; wait' &"
+  const { target, marker } = await tree(t, `${branch.repeat(3)} wait`, 20)
+  const result = await target.terminate({ tree: true, forceKillAfterDelay: 1000 })
+  t.true(result.exited)
+  await delay(50)
+  t.deepEqual(alive(marker), [])
+})
+
+testUnless([withoutPidfd()], 'a chain 100 deep and a tree of 1,000 processes are found whole and ended', async (t) => {
+  // Each shell starts the next one and waits; the last becomes a sleep.
+  const link = 'if [ "$1" -lt 100 ]; then sh -c "$0" "$0" $(($1 + 1)) & wait; else exec sleep 60; fi'
+  const chained = await tree(t, `sh -c '${link}' '${link}' 1 & wait`, 100)
+  t.is(chained.target.descendants().length, 100)
+  t.true((await chained.target.terminate({ tree: true })).exited)
+  t.deepEqual(alive(chained.marker), [])
+
+  const wide = await tree(t, "for i in $(seq 40); do sh -c 'for j in $(seq 24); do sleep 60 & done; wait' & done; wait", 1000)
+  t.is(wide.target.descendants().length, 1000)
+  const result = await wide.target.terminate({ tree: true })
+  t.like(result, { exited: true, forced: false, processes: 1001 })
+  t.deepEqual(alive(wide.marker), [])
+})
+
+testUnless([withoutPidfd()], 'an abort while a tree is being terminated leaves nothing stopped', async (t) => {
+  const { target, marker } = await tree(t, "sh -c 'trap \"\" TERM; sleep 60 & wait' & trap '' TERM; wait", 3)
+  const controller = new AbortController()
+  const terminating = target.terminate({ tree: true, forceKillAfterDelay: false, signal: controller.signal })
+  await delay(50)
+  controller.abort()
+  const error = await t.throwsAsync(terminating, { name: 'AbortError' })
+  t.deepEqual((error as Error & { signals: string[] }).signals, ['SIGTERM', 'SIGCONT'])
+  t.true(states(marker).length >= 3)
+  t.false(states(marker).includes('T'), 'stopped: none')
+})
+
+test('descendants() of a process with none is [], and after close() it throws', (t) => {
+  const target = KillTarget.fromChildProcess(sleeper(t))
+  t.deepEqual(target.descendants(), [])
+  target.close()
+  t.throws(() => target.descendants(), { code: 'ERR_USE_AFTER_CLOSE' })
+})
+
+test('terminate({ tree }) takes a boolean', async (t) => {
+  const child = sleeper(t)
+  const target = KillTarget.fromChildProcess(child)
+  // @ts-expect-error tree is a boolean
+  await t.throwsAsync(target.terminate({ tree: 'yes' }), { instanceOf: TypeError, code: 'ERR_INVALID_ARG_TYPE' })
+  t.true(target.isAlive())
+})
+
+type Report = { arm: string; trees: number; outsidersRun: number; outsidersHit: number }
+async function reuse(t: ExecutionContext, arm: 'target' | 'tree-kill'): Promise<Report> {
+  if (!namespace.ok) throw new Error('unreachable: gated above')
+  const timeout = TREES * 500
+  t.timeout(timeout + 10_000)
+  const run = await runInPidNamespace(namespace, REUSE, [arm, String(TREES)], { timeout, reaper: true })
+  const context = `exit ${run.code ?? run.signal}\nstdout: ${run.stdout}\nstderr: ${run.stderr}`
+  t.is(run.code, 0, context)
+  const report = JSON.parse(run.stdout.trim().split('\n').pop()!) as Report
+  t.log(`${report.trees} trees, ${report.outsidersRun} outsiders, ${report.outsidersHit} of them hit`)
+  t.is(report.trees, TREES)
+  return report
+}
+
+testUnless([noNamespaces, emulated, withoutPidfd()], `terminate({ tree: true }) of ${TREES} trees with short-lived members signals no outsider while pids are reused`, async (t) => {
+  const report = await reuse(t, 'target')
+  t.true(report.outsidersRun > TREES, 'outsiders kept starting')
+  t.is(report.outsidersHit, 0)
+})
+
+testUnless([noNamespaces, emulated], `control: tree-kill's algorithm (ps --ppid, then kill by number) signals outsiders over ${TREES} trees`, async (t) => {
+  const report = await reuse(t, 'tree-kill')
+  t.true(report.outsidersHit > 0, `${report.outsidersHit} outsiders hit`)
+})
