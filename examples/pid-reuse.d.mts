@@ -13,21 +13,21 @@ export type PidNamespaceProbe = { ok: true; args: string[]; label: string } | { 
 
 /** Whether this process may create PID namespaces; probed once. */
 export declare function probePidNamespaces(): PidNamespaceProbe
-/** True in a script that `runInPidNamespace()` started (it is pid 1 there). */
+/** True in a script that `runInPidNamespace()` started (pid 1 there, or its child with `reaper`). */
 export declare function inPidNamespace(): boolean
-/** Runs `node <script> ...args` in a new PID namespace. */
+/** Runs `node <script> ...args` in a new PID namespace; with `reaper`, under a shell as pid 1 that reaps orphans. */
 export declare function spawnInPidNamespace(
   namespace: { args: string[]; label: string },
   script: string,
   args?: string[],
-  options?: { env?: NodeJS.ProcessEnv; stdio?: StdioOptions },
+  options?: { env?: NodeJS.ProcessEnv; stdio?: StdioOptions; reaper?: boolean },
 ): ChildProcess
 /** Like `spawnInPidNamespace()`, collecting the output; killed after `timeout` ms (default 20 000). */
 export declare function runInPidNamespace(
   namespace: { args: string[]; label: string },
   script: string,
   args?: string[],
-  options?: { env?: NodeJS.ProcessEnv; timeout?: number },
+  options?: { env?: NodeJS.ProcessEnv; timeout?: number; reaper?: boolean },
 ): Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string; timedOut: boolean }>
 /** How a child ended, once Node has reaped it and fired 'exit'. */
 export declare function exited(child: ChildProcess): Promise<{ code: number | null; signal: NodeJS.Signals | null }>
