@@ -15,6 +15,8 @@
 //      threads, CPU over 2 idle seconds, native memory per target.
 //   5. `terminate()` of BENCH_CHILDREN children at once against
 //      `child.kill()` + awaiting 'exit'.
+//   6. `terminate({ tree: true })` of a 100-process tree against the
+//      tree-kill package on an identical tree.
 //
 // Timings never fail the run; wrong answers, leaked descriptors and the like
 // do. `--quick` (or BENCH_QUICK=1) is a short smoke pass with small counts.
@@ -47,6 +49,7 @@ const { speed } = await import('./sections/speed.mjs')
 const { latency } = await import('./sections/latency.mjs')
 const { scale } = await import('./sections/scale.mjs')
 const { terminate } = await import('./sections/terminate.mjs')
+const { tree } = await import('./sections/tree.mjs')
 
 const QUICK = process.argv.includes('--quick') || process.env.BENCH_QUICK === '1'
 const setting = (name, full, quick) => {
@@ -88,6 +91,8 @@ results.latency = await latency(context)
 results.scale = await scale(context)
 progress(`terminate: ${config.children} children per batch, 8 batches`)
 results.terminate = await terminate(context)
+progress('tree: a 100-process tree, terminate({ tree: true }) against tree-kill')
+results.tree = await tree(context)
 results.seconds = elapsed()
 results.failures = failures
 results.targets = assess(results)

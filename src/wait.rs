@@ -24,6 +24,12 @@ struct Wait {
 /// Starts operation `id`: settles `promise` once the process exits, `limit`
 /// passes, the target is closed or the AbortSignal fires.
 pub fn start(env: &Env, id: u64, target: Rc<Target>, promise: Promise, limit: Option<Duration>) {
+  // Asked now, so that a process already gone answers even `timeout: 0`.
+  match target.has_exited() {
+    Ok(true) => return promise.resolve(env, true),
+    Err(failure) => return promise.reject(env, failure, &[]),
+    Ok(false) => {}
+  }
   match target.watch_exit(env, id) {
     Ok(false) => return promise.resolve(env, true),
     Err(failure) => return promise.reject(env, failure, &[]),

@@ -16,7 +16,7 @@ const bytes = (v) => `${Math.round(v).toLocaleString('en-US')} B`
 export function assess(results) {
   const signal = results.speed.groups[0].rows[0]
   const { baselines } = results.speed
-  const { scale, latency, terminate } = results
+  const { scale, latency, terminate, tree } = results
   const waiting = `${scale.targets.toLocaleString('en-US')} targets waiting`
   const idle = scale.idleCpuMs.overMs / 1000
   const ratio = (what, baseline, goal, value) => ({ what, baseline, unit: 'ratio', compare: '<=', goal, value })
@@ -28,6 +28,7 @@ export function assess(results) {
     ratio(`\`terminate()\` × ${terminate.children.toLocaleString('en-US')}`, "`child.kill()` + `'exit'`", 1, terminate.ratio),
     ratio('`fromPid` + `close`', 'N-API `pidfdOpen` + `closeFd`', 1.5, baselines.fromPidVsNapi),
     ratio('`fromChildProcess` + `close`', '`fromPid` + `close`', 1.3, baselines.fromChildVsFromPid),
+    ratio(`\`terminate({ tree: true })\`, ${tree.members} processes`, '`tree-kill` on the same tree', 0.5, tree.ratio),
     other('native memory per waiting target', 'C heap before the targets', 'bytes', 512, scale.perWaitingTarget.native),
     other(`extra threads, ${waiting}`, 'threads before the addon loads', 'count', 0, scale.threads.during - scale.threads.beforeAddon),
     other(`idle CPU over ${idle} s, ${waiting}`, `CPU over ${idle} idle s before the waits`, 'ms', 20, scale.idleCpuMs.waiting - scale.idleCpuMs.baseline),
@@ -74,6 +75,10 @@ export function report(results) {
   ]) {
     line(`  ${label.padEnd(19)} native ${bytes(per.native).padStart(7)} · RSS ${bytes(per.rss).padStart(7)} · JS heap ${bytes(per.heap).padStart(7)}`)
   }
+  line(
+    `terminate({ tree: true }) of ${results.tree.members} processes: ${results.tree.terminateMs.map((v) => v.toFixed(0)).join(' / ')} ms · ` +
+      `tree-kill: ${results.tree.treeKillMs.map((v) => v.toFixed(0)).join(' / ')} ms · ratio of medians ${x(results.tree.ratio)}`,
+  )
   line(
     `terminate() × ${terminate.children}: ${terminate.terminateMs.map((v) => v.toFixed(0)).join(' / ')} ms · ` +
       `child.kill() + 'exit': ${terminate.killMs.map((v) => v.toFixed(0)).join(' / ')} ms · ratio of medians ${x(terminate.ratio)}`,
