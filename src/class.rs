@@ -4,28 +4,22 @@
 //! `#[napi]` items in `lib.rs`), but its generated glue costs as much as a
 //! system call on every method: a borrow scope in an `Arc`, a global
 //! `Mutex<HashMap>` locked twice, then the type-tag check. Here one callback
-//! serves every method: it unwraps `this`, checks its type tag (so a foreign
-//! receiver is a `TypeError`, never a crash) and calls the Rust method. Each
-//! instance is one `napi_wrap` of a `Box<KillTarget>`, tagged, with no
-//! reference or finalizer closure of its own. The methods take `&self` and
+//! serves every method: it unwraps `this`, checks that the pointer is one
+//! this thread wrapped (so a foreign receiver is a `TypeError`, never a
+//! crash; see `ffi::unwrap`) and calls the Rust method. Each instance is one
+//! `napi_wrap` of a `Box<KillTarget>`, with no reference or finalizer
+//! closure of its own. The methods take `&self` and
 //! keep their state in `RefCell`s, borrowed only across no JavaScript.
 
 use std::cell::{Cell, RefCell};
 use std::ffi::CStr;
 
 use napi::bindgen_prelude::{Env, Function, JsObjectValue, Object, Result, ToNapiValue, Unknown};
-use napi::sys::napi_type_tag;
 use napi::JsValue;
 
 use crate::errors::Failure;
 use crate::ffi::{self, CallbackInfo, Member, Persistent, RawEnv, RawValue};
 use crate::KillTarget;
-
-/// This class's tag: no other type's objects carry it.
-const TAG: napi_type_tag = napi_type_tag {
-  lower: 0x6b69_6c6c_2d74_6172,
-  upper: 0x9e3c_51d2_07a4_f1b8,
-};
 
 /// A method or getter: the receiver, its one argument, its result.
 type Method = fn(&Env, &KillTarget, Unknown) -> Result<RawValue>;
@@ -159,7 +153,7 @@ pub fn define(env: &Env, exports: &mut Object) -> Result<()> {
 extern "C" fn call_method(raw: RawEnv, info: CallbackInfo) -> RawValue {
   let env = Env::from_raw(raw);
   let called = ffi::call_info::<Method>(&env, info).and_then(|call| {
-    match ffi::unwrap::<KillTarget>(raw, call.this, &TAG) {
+    match ffi::unwrap::<KillTarget>(raw, call.this) {
       Some(this) => (call.data)(&env, this, call.arg),
       None => Err(Failure::InvalidThis.into_napi(&env)),
     }
@@ -196,7 +190,7 @@ fn instance(raw: RawEnv, native: KillTarget) -> Result<RawValue> {
 extern "C" fn construct(raw: RawEnv, info: CallbackInfo) -> RawValue {
   let env = Env::from_raw(raw);
   let made = ffi::call_info::<()>(&env, info).and_then(|call| match HANDED_OVER.take() {
-    Some(native) => ffi::wrap(raw, call.this, native, &TAG).map(|()| call.this),
+    Some(native) => ffi::wrap(raw, call.this, native).map(|()| call.this),
     None => Err(Failure::IllegalConstructor.into_napi(&env)),
   });
   made.unwrap_or_else(|error| ffi::throw(raw, error))

@@ -1,5 +1,5 @@
 //! The N-API and libuv calls napi-rs has no form for: a class defined by
-//! hand (its callbacks, wrap and type tag), promises settled directly, a
+//! hand (its callbacks and wraps), promises settled directly, a
 //! callback scope for work that starts in libuv, and libuv's poll and timer
 //! handles. Every `unsafe` of that kind lives in this file; the system calls
 //! live in `sys.rs`.
@@ -10,6 +10,9 @@
 
 #![allow(unsafe_code)]
 
+use std::any::TypeId;
+use std::cell::RefCell;
+use std::collections::HashMap;
 use std::ffi::{c_char, c_int, c_void, CStr};
 use std::ptr;
 use std::sync::OnceLock;
@@ -48,38 +51,40 @@ pub fn call_info<'env, D>(env: &'env Env, info: CallbackInfo) -> napi::Result<Ca
   })
 }
 
-/// The native object wrapped in `this`, if `this` carries `tag`, which only
-/// objects wrapped by [`wrap`] with that tag do. Anything else (a plain
-/// object, another class's instance, another addon's) is `None`, so a
-/// foreign receiver can never be read as a `T`.
-pub fn unwrap<'a, T>(env: RawEnv, this: RawValue, tag: &sys::napi_type_tag) -> Option<&'a T> {
-  let mut tagged = false;
-  // SAFETY: a live env and value on this thread; `tag` and `tagged` are ours.
-  let status = unsafe { sys::napi_check_object_type_tag(env, this, tag, &mut tagged) };
-  if status != sys::Status::napi_ok || !tagged {
-    return None;
-  }
-  let mut native = ptr::null_mut();
-  // SAFETY: as above.
-  let status = unsafe { sys::napi_unwrap(env, this, &mut native) };
-  if status != sys::Status::napi_ok || native.is_null() {
-    return None;
-  }
-  // SAFETY: only `wrap` puts `tag` on an object, with a `Box<T>` of the same
-  // `T` (one tag per type); the box lives until the object's finalizer runs,
-  // which cannot happen while the object is reachable, as it is here.
-  Some(unsafe { &*native.cast::<T>() })
+thread_local! {
+  /// Every native value this thread has wrapped and not yet finalized, by
+  /// address, with its type: the proof that a pointer `napi_unwrap` returns
+  /// is one of ours before it is read. It does what a type tag does
+  /// (`napi_check_object_type_tag`) for a hash lookup instead of a second
+  /// private-symbol lookup, which costs as much as the unwrap itself, and
+  /// spares the tag's stamp at construction.
+  static WRAPPED: RefCell<HashMap<usize, TypeId>> = RefCell::new(HashMap::new());
 }
 
-/// Wraps `native` in the fresh object `this` and tags it; the object's
-/// finalizer drops it. On failure `native` is dropped here.
-pub fn wrap<T>(
-  env: RawEnv,
-  this: RawValue,
-  native: Box<T>,
-  tag: &sys::napi_type_tag,
-) -> napi::Result<()> {
+/// The native value wrapped in `this`, if [`wrap`] wrapped it as a `T`.
+/// Anything else (a plain object, another class's instance, another
+/// addon's) is `None`, so a foreign receiver can never be read as a `T`.
+pub fn unwrap<'a, T: 'static>(env: RawEnv, this: RawValue) -> Option<&'a T> {
+  let mut native = ptr::null_mut();
+  // SAFETY: a live env and value on this thread; the out-pointer is ours.
+  let status = unsafe { sys::napi_unwrap(env, this, &mut native) };
+  if status != sys::Status::napi_ok {
+    return None;
+  }
+  let ours =
+    WRAPPED.with(|wrapped| wrapped.borrow().get(&(native as usize)) == Some(&TypeId::of::<T>()));
+  // SAFETY: the address is a live `Box<T>` that `wrap` gave N-API: it was
+  // recorded as a `T` then, and the finalizer forgets it before freeing it,
+  // which cannot have happened while `this`, its object, is reachable.
+  ours.then(|| unsafe { &*native.cast::<T>() })
+}
+
+/// Wraps `native` in the fresh object `this`; the object's finalizer drops
+/// it. On failure `native` is dropped here.
+pub fn wrap<T: 'static>(env: RawEnv, this: RawValue, native: Box<T>) -> napi::Result<()> {
   unsafe extern "C" fn finalize<T>(_env: RawEnv, data: *mut c_void, _hint: *mut c_void) {
+    // At a thread's very end the record may be gone already: nothing to do.
+    let _ = WRAPPED.try_with(|wrapped| wrapped.borrow_mut().remove(&(data as usize)));
     // SAFETY: `data` is the `Box<T>` that `wrap` gave N-API, finalized once.
     drop(unsafe { Box::from_raw(data.cast::<T>()) });
   }
@@ -101,8 +106,12 @@ pub fn wrap<T>(
     drop(unsafe { Box::from_raw(native) });
     return Err(error);
   }
-  // SAFETY: a live, wrapped object of `env`, not tagged before.
-  check(unsafe { sys::napi_type_tag_object(env, this, tag) })
+  WRAPPED.with(|wrapped| {
+    wrapped
+      .borrow_mut()
+      .insert(native as usize, TypeId::of::<T>())
+  });
+  Ok(())
 }
 
 /// A native callback N-API can call.
