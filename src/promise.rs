@@ -20,7 +20,9 @@ pub type Request<'env, P> = std::result::Result<(Rc<Target>, Option<Object<'env>
 /// A pending promise and the listener on its AbortSignal.
 pub struct Promise {
   deferred: Deferred,
-  abort: Option<AbortLink>,
+  /// Boxed: most calls have no AbortSignal, and every pending one pays for
+  /// this field.
+  abort: Option<Box<AbortLink>>,
 }
 
 /// A started call: the promise to return and, unless it settled at once (a
@@ -48,12 +50,12 @@ pub fn start<'env, T, P>(
   };
   let link = match signal.map(|signal| abort::listen(env, signal, id)) {
     None => None,
-    Some(Ok((link, State::Armed))) => Some(link),
+    Some(Ok((link, State::Armed))) => Some(Box::new(link)),
     Some(Ok((link, State::Aborted))) => {
       let (deferred, promise) = ffi::create_promise(env)?;
       let pending = Promise {
         deferred,
-        abort: Some(link),
+        abort: Some(Box::new(link)),
       };
       pending.reject(env, Failure::Aborted, &[]);
       return Ok((PromiseRaw::new(env.raw(), promise.raw()), None));
@@ -123,7 +125,7 @@ impl Promise {
 /// `removeEventListener` threw.
 fn unlink<'env>(
   env: &'env Env,
-  link: Option<AbortLink>,
+  link: Option<Box<AbortLink>>,
 ) -> std::result::Result<Option<Unknown<'env>>, Unknown<'env>> {
   link
     .map(|link| link.unlink(env))

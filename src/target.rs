@@ -38,9 +38,48 @@ pub struct Target {
 #[derive(Default)]
 struct ExitWatch {
   /// The pending operations to tell of the exit, by id.
-  waiters: Vec<u64>,
+  waiters: Waiters,
   source: Option<Source>,
   exited: bool,
+}
+
+/// Operation ids, the first held inline: nearly every target has one
+/// waiter at a time, and ten thousand waiting targets should not each carry
+/// a list on the heap.
+#[derive(Default)]
+struct Waiters {
+  first: Option<u64>,
+  more: Vec<u64>,
+}
+
+impl Waiters {
+  fn push(&mut self, op: u64) {
+    match self.first {
+      None => self.first = Some(op),
+      Some(_) => self.more.push(op),
+    }
+  }
+
+  fn remove(&mut self, op: u64) {
+    self.more.retain(|&waiter| waiter != op);
+    if self.first == Some(op) {
+      self.first = self.more.pop();
+    }
+  }
+
+  fn is_empty(&self) -> bool {
+    self.first.is_none()
+  }
+
+}
+
+impl IntoIterator for Waiters {
+  type Item = u64;
+  type IntoIter = std::iter::Chain<std::option::IntoIter<u64>, std::vec::IntoIter<u64>>;
+
+  fn into_iter(self) -> Self::IntoIter {
+    self.first.into_iter().chain(self.more)
+  }
 }
 
 enum Source {
@@ -270,7 +309,7 @@ impl Target {
   /// it no longer holds the event loop.
   pub fn unwatch_exit(&self, op: u64) {
     let mut watch = self.exit.borrow_mut();
-    watch.waiters.retain(|&waiter| waiter != op);
+    watch.waiters.remove(op);
     if watch.waiters.is_empty() {
       match &watch.source {
         Some(Source::Readable(readable)) => {
@@ -351,7 +390,7 @@ impl Target {
       .map_err(|e| Failure::sys("uv_timer_start", e, self.pid))
   }
 
-  fn take_waiters(&self) -> Vec<u64> {
+  fn take_waiters(&self) -> Waiters {
     let mut watch = self.exit.borrow_mut();
     if let (Some(Source::Readable(readable)), Some(fd)) = (&watch.source, self.pidfd()) {
       readable.stop(fd);
