@@ -410,8 +410,8 @@ struct Uv {
   timer_start: TimerStart,
   close: Close,
   run: Run,
-  poll_size: usize,
-  timer_size: usize,
+  /// Words in a handle of ours: enough for either kind.
+  handle_words: usize,
 }
 
 impl Uv {
@@ -450,9 +450,7 @@ impl Uv {
       close: function!(c"uv_close" as Close),
       run: function!(c"uv_run" as Run),
       // SAFETY: uv_handle_size takes any handle type and returns a size.
-      poll_size: unsafe { handle_size(UV_POLL) },
-      // SAFETY: as above.
-      timer_size: unsafe { handle_size(UV_TIMER) },
+      handle_words: unsafe { handle_size(UV_POLL).max(handle_size(UV_TIMER)) }.div_ceil(8),
     })
   }
 }
@@ -472,9 +470,6 @@ pub fn uv_loop(env: &Env) -> napi::Result<*mut c_void> {
   env.get_uv_event_loop().map(|uv_loop| uv_loop.cast())
 }
 
-/// What a handle reports: the key it was made with.
-pub type OnKey = fn(u64);
-
 /// One iteration of `uv_loop` that does not block: it finishes the handles
 /// closed since the last one. Only for a loop that is not running now.
 pub fn uv_run_once_nowait(uv_loop: *mut c_void) {
@@ -485,64 +480,59 @@ pub fn uv_run_once_nowait(uv_loop: *mut c_void) {
   }
 }
 
+/// Where every handle reports its events: the key it was made with.
+pub type OnKey = fn(u64);
+
+static LISTENER: OnceLock<OnKey> = OnceLock::new();
+
+/// Sets, once, the function that hears of every handle's events.
+pub fn listen_to_handles(on_key: OnKey) {
+  LISTENER.get_or_init(|| on_key);
+}
+
 /// A libuv handle (`uv_poll_t` or `uv_timer_t`), its memory ours until its
-/// close callback. Two words before it say how to free it and whom to tell
-/// of its events; its `data` field (the first of every handle) holds its key.
+/// close callback. Every handle gets the size of the larger kind, so that
+/// freeing needs to know nothing of it; its `data` field (the first of every
+/// handle) holds its key.
 pub struct UvHandle {
   raw: *mut c_void,
 }
 
-const HEADER_WORDS: usize = 2;
-
 impl UvHandle {
-  fn allocate(size: usize, key: u64, on_key: OnKey) -> UvHandle {
+  fn allocate(key: u64) -> UvHandle {
+    let uv = uv().expect("libuv is used only where it resolved");
     // Handles hold pointers: 8-byte words keep them aligned.
-    let words = HEADER_WORDS + size.div_ceil(8);
-    let mut memory = vec![0u64; words].into_boxed_slice();
-    memory[0] = words as u64;
-    memory[1] = on_key as usize as u64;
-    memory[HEADER_WORDS] = key;
-    let base = Box::into_raw(memory).cast::<u64>();
-    // SAFETY: the handle starts after the header, inside the allocation.
+    let mut memory = vec![0u64; uv.handle_words].into_boxed_slice();
+    memory[0] = key;
     UvHandle {
-      raw: unsafe { base.add(HEADER_WORDS) }.cast(),
+      raw: Box::into_raw(memory).cast(),
     }
   }
 
-  /// Tells the handle's listener of an event on it.
+  /// Tells the listener of an event on the handle.
   fn report(raw: *mut c_void) {
-    // SAFETY: `raw` is one of our open handles: the header precedes it and
-    // its first word is its key.
-    let (on_key, key) = unsafe {
-      let base = raw.cast::<u64>().sub(HEADER_WORDS);
-      let on_key = std::mem::transmute::<usize, OnKey>(base.add(1).read() as usize);
-      (on_key, raw.cast::<u64>().read())
-    };
-    on_key(key)
+    // SAFETY: `raw` is one of our open handles, whose first word is its key.
+    let key = unsafe { raw.cast::<u64>().read() };
+    if let Some(on_key) = LISTENER.get() {
+      on_key(key)
+    }
   }
 
   fn free(raw: *mut c_void) {
-    // SAFETY: the allocation made in `allocate`, whose first header word is
-    // its length, and which libuv no longer uses (never initialized, or
-    // closed).
-    unsafe {
-      let base = raw.cast::<u64>().sub(HEADER_WORDS);
-      let words = base.read() as usize;
-      drop(Box::from_raw(ptr::slice_from_raw_parts_mut(base, words)));
-    }
+    let words = uv()
+      .expect("libuv is used only where it resolved")
+      .handle_words;
+    // SAFETY: the allocation made in `allocate`, of `handle_words` words,
+    // which libuv no longer uses (never initialized, or closed).
+    drop(unsafe { Box::from_raw(ptr::slice_from_raw_parts_mut(raw.cast::<u64>(), words)) });
   }
 
   /// A `uv_poll_t` on `fd` in `uv_loop`, not started.
-  pub fn poll(
-    uv_loop: *mut c_void,
-    fd: c_int,
-    key: u64,
-    on_ready: OnKey,
-  ) -> std::io::Result<UvHandle> {
+  pub fn poll(uv_loop: *mut c_void, fd: c_int, key: u64) -> std::io::Result<UvHandle> {
     let uv = uv().expect("libuv is used only where it resolved");
-    let handle = UvHandle::allocate(uv.poll_size, key, on_ready);
-    // SAFETY: a live loop of this thread and an unused handle of the size
-    // libuv asked for; `fd` stays open until the handle is closed.
+    let handle = UvHandle::allocate(key);
+    // SAFETY: a live loop of this thread and an unused handle of at least
+    // the size libuv asked for; `fd` stays open until the handle is closed.
     match unsafe { (uv.poll_init)(uv_loop, handle.raw, fd) } {
       0 => Ok(handle),
       error => {
@@ -571,17 +561,12 @@ impl UvHandle {
   }
 
   /// A `uv_timer_t` that reports its key once, after `ms`.
-  pub fn timer(
-    uv_loop: *mut c_void,
-    ms: u64,
-    key: u64,
-    on_fire: OnKey,
-  ) -> std::io::Result<UvHandle> {
+  pub fn timer(uv_loop: *mut c_void, ms: u64, key: u64) -> std::io::Result<UvHandle> {
     unsafe extern "C" fn fired(handle: *mut c_void) {
       UvHandle::report(handle)
     }
     let uv = uv().expect("libuv is used only where it resolved");
-    let handle = UvHandle::allocate(uv.timer_size, key, on_fire);
+    let handle = UvHandle::allocate(key);
     // SAFETY: a live loop of this thread and an unused handle of the right
     // size, started once initialized; if starting fails, dropping the handle
     // closes it.

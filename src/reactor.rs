@@ -19,7 +19,7 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::io;
 use std::os::fd::{AsRawFd, BorrowedFd};
-use std::rc::Rc;
+use std::rc::{Rc, Weak};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
@@ -39,7 +39,13 @@ pub struct Timer {
   key: u64,
 }
 
-type OnReady = Rc<dyn Fn(&Env)>;
+/// Who hears that a watched descriptor is readable: held weakly, so a
+/// source keeps nothing alive (a target owns its own source).
+pub trait Ready {
+  fn ready(self: Rc<Self>, env: &Env);
+}
+
+type OnReady = Weak<dyn Ready>;
 type OnFire = Box<dyn FnOnce(&Env)>;
 
 /// What a thread's loop holds for one key.
@@ -115,7 +121,10 @@ impl Loop {
   fn new(env: &Env) -> napi::Result<Loop> {
     let backend = match host::wait_path() {
       WaitPath::Libuv => Backend::Uv {
-        uv_loop: ffi::uv_loop(env)?,
+        uv_loop: {
+          ffi::listen_to_handles(on_uv_event);
+          ffi::uv_loop(env)?
+        },
         context: AsyncContext::new(env, "KillTarget")?,
       },
       WaitPath::Thread => Backend::Thread {
@@ -149,15 +158,14 @@ impl Loop {
 }
 
 impl Readable {
-  /// Watches `fd`, which must stay open until this is dropped. Calls
+  /// Watches `fd`, which must stay open until this is dropped. Tells
   /// `on_ready` each time the descriptor is readable while started.
-  pub fn new(env: &Env, fd: BorrowedFd, on_ready: impl Fn(&Env) + 'static) -> io::Result<Readable> {
+  pub fn new(env: &Env, fd: BorrowedFd, on_ready: OnReady) -> io::Result<Readable> {
     let key = next_key();
-    let on_ready: OnReady = Rc::new(on_ready);
     with_loop(env, |lp| {
       let source = match &lp.backend {
         Backend::Uv { uv_loop, .. } => Source::Poll {
-          handle: Some(UvHandle::poll(*uv_loop, fd.as_raw_fd(), key, on_uv_event)?),
+          handle: Some(UvHandle::poll(*uv_loop, fd.as_raw_fd(), key)?),
           on_ready,
         },
         Backend::Thread { .. } => Source::Watch {
@@ -238,7 +246,7 @@ impl Timer {
     with_loop(env, |lp| {
       let ms = delay.as_millis().min(u64::MAX.into()) as u64;
       let handle = match &lp.backend {
-        Backend::Uv { uv_loop, .. } => Some(UvHandle::timer(*uv_loop, ms, key, on_uv_event)?),
+        Backend::Uv { uv_loop, .. } => Some(UvHandle::timer(*uv_loop, ms, key)?),
         Backend::Thread { channel, .. } => {
           helper::after(delay, key, channel.clone())?;
           None
@@ -332,7 +340,11 @@ fn dispatch(env: &Env, key: u64) {
     Some(run)
   });
   match run {
-    Some(Run::Ready(on_ready)) => on_ready(env),
+    Some(Run::Ready(on_ready)) => {
+      if let Some(listener) = on_ready.upgrade() {
+        listener.ready(env)
+      }
+    }
     Some(Run::Fire(on_fire)) => on_fire(env),
     None => {}
   }

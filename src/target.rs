@@ -70,7 +70,6 @@ impl Waiters {
   fn is_empty(&self) -> bool {
     self.first.is_none()
   }
-
 }
 
 impl IntoIterator for Waiters {
@@ -344,11 +343,7 @@ impl Target {
     let Some(fd) = self.pidfd() else {
       return self.poll_after(env, target, Duration::from_millis(1));
     };
-    let on_ready = {
-      let target = target.clone();
-      move |env: &Env| exited(&target, env)
-    };
-    let started = Readable::new(env, fd, on_ready).and_then(|readable| {
+    let started = Readable::new(env, fd, target.clone()).and_then(|readable| {
       readable.start(env, fd)?;
       Ok(readable)
     });
@@ -397,6 +392,12 @@ impl Target {
     }
     watch.source = None;
     std::mem::take(&mut watch.waiters)
+  }
+}
+
+impl reactor::Ready for Target {
+  fn ready(self: Rc<Self>, env: &Env) {
+    exited(&Rc::downgrade(&self), env)
   }
 }
 
