@@ -8,9 +8,13 @@
 # (no C compiler for their launcher): they imitate older kernels, and these
 # are older kernels.
 #
+#   5.10  Debian 11 (bullseye): pidfds and PIDFD_NONBLOCK, nothing newer
 #   6.1   Debian 12 (bookworm): pidfds, but no PIDFD_SIGNAL_PROCESS_GROUP
 #         (6.9), no PIDFD_GET_INFO (6.13), no PIDFD_INFO_EXIT (6.15)
-#   6.12  bookworm-backports: the group flag, no exit information
+#   6.12  bookworm-backports: the group flag, no PIDFD_GET_INFO, no exit
+#         information
+#   7     the newest cloud kernel in trixie-backports (7.x): everything, and
+#         whatever changed after the host's kernel
 #
 # There the fallbacks the host kernel never takes run for real: signalGroup
 # through killpg(2), exitStatus() answering null, pid reuse steered by
@@ -21,9 +25,10 @@
 #   bash scripts/kernels.sh 6.12   # some of them
 #
 # For each kernel it checks that capabilities() is what that kernel offers
-# (pidfd from 5.3, groupSignal from 6.9, exitInfo from 6.15), lists the
+# (pidfd from 5.3, groupSignal from 6.9, pidfdInfo from 6.13, exitInfo from
+# 6.15, and the libuv wait path), lists the
 # skipped tests (each title says why), and prints one line:
-#   kernel 6.1.0-56-cloud-amd64: pidfd=true groupSignal=false exitInfo=false — 64 passed, 8 skipped, 0 failed
+#   kernel 6.1.0-56-cloud-amd64: pidfd=true groupSignal=false ... — N passed, N skipped, 0 failed
 # It exits non-zero if a test failed, the capabilities are wrong, or a VM
 # gave no verdict.
 #
@@ -59,13 +64,15 @@ CACHE="$ROOT/.cache/kernels"
 ARTIFACT="$ROOT/kill-target.linux-x64-gnu.node"
 
 # The kernels, in the order they run, and the apt suite set each comes from.
-KERNELS=(6.1 6.12)
-declare -A KERNEL_SUITES=([6.1]=bookworm [6.12]=bookworm-backports)
+KERNELS=(5.10 6.1 6.12 7)
+declare -A KERNEL_SUITES=([5.10]=bullseye [6.1]=bookworm [6.12]=bookworm-backports [7]=trixie-backports)
 # Each suite set gets package lists of its own under $CACHE/apt/NAME
 # (bookworm-security has the newest 6.1 point release).
 declare -A SUITES=(
+  [bullseye]="debian bullseye|debian-security bullseye-security"
   [bookworm]="debian bookworm|debian-security bookworm-security"
   [bookworm-backports]="debian bookworm-backports"
+  [trixie-backports]="debian trixie-backports"
 )
 MIRROR=http://deb.debian.org
 KEYRING=/usr/share/keyrings/debian-archive-keyring.gpg
@@ -88,7 +95,7 @@ APT_PACKAGES=(qemu-system-x86 cpio util-linux debian-archive-keyring)
 # here). seccomp skips in the VMs (no C compiler for its launcher): it
 # imitates older kernels, and these are older kernels.
 # KERNELS_SPECS="NAME..." (e.g. KERNELS_SPECS=reuse) runs those instead.
-VM_SPECS=(target wait errors fallback race seccomp types)
+VM_SPECS=(target wait errors fallback race seccomp types tree)
 
 # Per kernel VM: the phase's limit, and the part of it the suite gets inside
 # the VM (the rest covers boot and poweroff), so a hung test still ends in a
@@ -103,9 +110,9 @@ APT_OPTS=(-o DPkg::Lock::Timeout=120 -o APT::Sandbox::User=root)
 
 # For run_phase (phases.sh): the grace between `timeout`'s TERM and KILL,
 # short since qemu stops at once on TERM; and the timings' name column, for
-# names up to 17 characters ("download 6.1 6.12") and the vm phase's split.
+# names up to 24 characters ("download 5.10 6.1 6.12 7") and the vm phase's split.
 KILL_AFTER=5
-TIMING_WIDTH=18
+TIMING_WIDTH=25
 
 # ---------------------------------------------------------------- phases ---
 # Each phase is a function run in a child bash under `timeout` (see
@@ -424,14 +431,15 @@ at_least() {
   (($(printf '%d * 1000 + %d' $have) >= $(printf '%d * 1000 + %d' $want)))
 }
 
-# What capabilities() must say on kernel RELEASE, as JSON in its key order.
+# What capabilities() must say on kernel RELEASE, as JSON in its key order:
+# each feature from the version that brought it, and waits in Node's loop.
 expected_capabilities() {
   local feature version json=''
-  for feature in pidfd:5.3 groupSignal:6.9 exitInfo:6.15; do
+  for feature in pidfd:5.3 groupSignal:6.9 exitInfo:6.15 pidfdInfo:6.13; do
     version=${feature#*:}
     if at_least "$1" "$version"; then json+=",\"${feature%%:*}\":true"; else json+=",\"${feature%%:*}\":false"; fi
   done
-  printf '{%s}' "${json#,}"
+  printf '{%s,"waitPath":"libuv"}' "${json#,}"
 }
 
 # verdict VERSION: checks one kernel's console, lists its skipped tests and

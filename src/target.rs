@@ -227,13 +227,14 @@ impl Target {
   /// has, the group is gone. What is left is the instant between that check
   /// and the `killpg`.
   fn by_number_reaches_our_group(&self) -> Result<bool, Failure> {
-    if self.signal(Signal::EXISTS)? {
+    let no_such_process = |sent: io::Result<()>| matches!(sent, Err(e) if e.raw_os_error() == Some(libc::ESRCH));
+    let fd = self.pidfd().expect("only a pidfd target asks");
+    // EPERM says the leader is there, only not ours to signal: killpg will
+    // say so itself.
+    if !no_such_process(sys::pidfd_send_signal(fd, 0, 0)) {
       return Ok(true);
     }
-    match sys::kill(self.pid, 0) {
-      Err(error) if error.raw_os_error() == Some(libc::ESRCH) => Ok(true),
-      _ => Ok(false),
-    }
+    Ok(no_such_process(sys::kill(self.pid, 0)))
   }
 
   fn delivered(&self, sent: Result<(), (&'static str, io::Error)>) -> Result<bool, Failure> {

@@ -1,0 +1,108 @@
+// compat/tree-kill: tree-kill 1.2.2's interface, race-free. Its documented
+// behaviours (argument forms, the NaN error both ways, the callback's
+// timing, signal names and numbers), then the same forced-reuse harness as
+// tree.spec through treeKill() itself.
+import { mkdirSync, symlinkSync } from 'node:fs'
+import { createRequire } from 'node:module'
+import { fileURLToPath } from 'node:url'
+
+import test, { type ExecutionContext } from 'ava'
+
+import { probePidNamespaces, runInPidNamespace } from '../examples/pid-reuse.mjs'
+import { delay, exitOf, scaled, shell, sleeper, testUnless, underEmulation, withoutPidfd } from './helpers.mts'
+
+// The package resolves `kill-target` as an installed dependency; here, this
+// checkout is that dependency.
+const COMPAT = fileURLToPath(new URL('../compat/tree-kill/', import.meta.url))
+mkdirSync(`${COMPAT}node_modules`, { recursive: true })
+try {
+  symlinkSync('../../..', `${COMPAT}node_modules/kill-target`)
+} catch (error) {
+  if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error
+}
+const treeKill = createRequire(import.meta.url)(COMPAT) as typeof import('../compat/tree-kill/index.js')
+
+const namespace = probePidNamespaces()
+const noNamespaces = namespace.ok ? null : `PID namespaces are not permitted here (${namespace.reason})`
+const emulated = namespace.ok ? underEmulation(namespace) : null
+const TREES = scaled(200, 2000)
+const REUSE = fileURLToPath(new URL('fixtures/tree-reuse.mjs', import.meta.url))
+
+const done = (kill: (callback: (error?: Error) => void) => void) =>
+  new Promise<Error | undefined>((resolve) => kill((error) => resolve(error)))
+
+test('treeKill(pid) with a number, a numeric string, a signal name or number, and a callback in either place', async (t) => {
+  for (const call of [
+    (pid: number, cb: (error?: Error) => void) => treeKill(pid, cb),
+    (pid: number, cb: (error?: Error) => void) => treeKill(String(pid) as unknown as number, cb),
+    (pid: number, cb: (error?: Error) => void) => treeKill(pid, 'SIGKILL', cb),
+    (pid: number, cb: (error?: Error) => void) => treeKill(pid, 9, cb),
+  ]) {
+    const child = shell(t, 'sleep 60 & sleep 60 & wait')
+    await delay(50)
+    t.is(await done((cb) => call(child.pid!, cb)), undefined)
+    const [, signal] = await exitOf(child)
+    t.true(signal === 'SIGTERM' || signal === 'SIGKILL', `ended by ${signal}`)
+  }
+})
+
+test('without a callback treeKill(pid, signal) still signals the tree, and returns undefined', async (t) => {
+  const child = sleeper(t)
+  t.is(treeKill(child.pid!, 'SIGINT'), undefined)
+  t.deepEqual(await exitOf(child), [null, 'SIGINT'])
+})
+
+test("a pid that is not a number: Error('pid must be a number'), through the callback, or thrown without one", (t) => {
+  let got: Error | undefined
+  treeKill('abc' as unknown as number, (error) => (got = error))
+  t.is(got?.message, 'pid must be a number', 'called at once, as tree-kill does')
+  t.throws(() => treeKill(Number.NaN), { instanceOf: Error, message: 'pid must be a number' })
+})
+
+test('the callback comes after the call returns, once every member has been signalled', async (t) => {
+  const child = shell(t, 'sleep 60 & wait')
+  await delay(50)
+  let returned = false
+  const called = done((cb) => {
+    treeKill(child.pid!, (error) => {
+      t.true(returned, 'not within the call')
+      cb(error)
+    })
+    returned = true
+  })
+  t.is(await called, undefined)
+  t.deepEqual(await exitOf(child), [null, 'SIGTERM'])
+})
+
+test('a process already gone is no error, as in tree-kill', async (t) => {
+  const child = sleeper(t)
+  child.kill('SIGKILL')
+  await exitOf(child)
+  t.is(await done((cb) => treeKill(child.pid!, cb)), undefined)
+})
+
+test('an unknown signal is the error process.kill gives, through the callback', async (t) => {
+  const child = sleeper(t)
+  const error = await done((cb) => treeKill(child.pid!, 'SIGNOPE', cb))
+  t.is((error as NodeJS.ErrnoException | undefined)?.code, 'ERR_UNKNOWN_SIGNAL')
+  await delay(50)
+  t.is(child.exitCode, null, 'nothing sent, nothing left stopped')
+  t.is(child.signalCode, null)
+})
+
+async function reuse(t: ExecutionContext) {
+  if (!namespace.ok) throw new Error('unreachable: gated above')
+  const timeout = TREES * 500
+  t.timeout(timeout + 10_000)
+  const run = await runInPidNamespace(namespace, REUSE, ['compat', String(TREES)], { timeout, reaper: true })
+  t.is(run.code, 0, `stdout: ${run.stdout}\nstderr: ${run.stderr}`)
+  return JSON.parse(run.stdout.trim().split('\n').pop()!) as { trees: number; outsidersRun: number; outsidersHit: number }
+}
+
+testUnless([noNamespaces, emulated, withoutPidfd()], `treeKill() of ${TREES} trees with short-lived members signals no outsider while pids are reused (tree-kill's algorithm hits them: see tree.spec)`, async (t) => {
+  const report = await reuse(t)
+  t.log(`${report.trees} trees, ${report.outsidersRun} outsiders, ${report.outsidersHit} of them hit`)
+  t.is(report.trees, TREES)
+  t.true(report.outsidersRun > TREES)
+  t.is(report.outsidersHit, 0)
+})
