@@ -128,12 +128,16 @@ export function withoutPidfd(): string | null {
 /**
  * Why the spawn-heavy counts (hundreds of forced pid reuses) do not run
  * here, or null: under an emulator each spawn costs tens of milliseconds,
- * and they would take most of the emulated suite's time limit. The tell is
- * the pid the emulator's own thread (qemu-user's) takes in each child
- * before it execs, looked for in a PID namespace of its own, where nothing
- * else takes pids: natively the child is the last pid handed out there.
+ * and they would take most of the emulated suite's time limit. The kernels
+ * test:kernels boots under qemu say so in the environment. For qemu-user
+ * the tell is the pid the emulator's own thread takes in each child before
+ * it execs, looked for in a PID namespace of its own, where nothing else
+ * takes pids: natively the child is the last pid handed out there.
  */
 export function underEmulation(namespace: { args: string[] }): string | null {
+  if (process.env.KILL_TARGET_EMULATED_KERNEL) {
+    return 'a kernel under full-system emulation (test:kernels): too slow for hundreds of forced reuses; they run natively'
+  }
   const script = `const pid = require('node:child_process').spawnSync('true').pid
     console.log(pid === Number(require('node:fs').readFileSync('/proc/sys/kernel/ns_last_pid', 'utf8')))`
   const run = spawnSync('unshare', [...namespace.args, process.execPath, '-e', script], { encoding: 'utf8' })
