@@ -256,10 +256,12 @@ test('aborting terminate stops the escalation: no SIGKILL is sent', async (t) =>
   await once(child.stdout!, 'data')
   const target = KillTarget.fromChildProcess(child)
   const controller = new AbortController()
-  const result = target.terminate({ forceKillAfterDelay: 1000, signal: controller.signal })
+  // A grace period long enough for the shell's "term" to come back even
+  // under emulation (test:kernels), and a wait past it.
+  const result = target.terminate({ forceKillAfterDelay: 3000, signal: controller.signal })
   child.stdout!.once('data', () => controller.abort())
   await t.throwsAsync(result, { name: 'AbortError' })
-  await delay(1500)
+  await delay(3500)
   t.true(target.isAlive(), 'the stubborn process was never force-killed')
 })
 
