@@ -191,7 +191,7 @@ fetch() {
 }
 
 phase_download() {
-  local version suite kernel deb release tmp option missing
+  local version suite kernel deb release tmp option missing part
   for version in "$@"; do
     suite=${KERNEL_SUITES[$version]}
     suite_lists "$suite"
@@ -201,13 +201,26 @@ phase_download() {
       kernel=$(kernel_package "$suite" "$version")
     fi
     [[ -n $kernel ]] || die "no cloud kernel $version.N in $suite"
-    deb=$(fetch "$suite" "$kernel")
     release=${kernel#linux-image-}
     if [[ ! -s $CACHE/$version/kernel/vmlinuz-$release ]]; then
-      # Only boot/ (vmlinuz and config, ~12 MB), not the modules.
+      # Only the kernel and its config (~12 MB), not the modules: boot/ of
+      # the image package, or since trixie's 7.x packaging (the image
+      # package only depends on others) usr/lib/modules/RELEASE of the
+      # binary and base packages.
       mkdir -p "$CACHE/$version"
       tmp=$(mktemp -d "$CACHE/$version/kernel.XXXXXX")
-      dpkg-deb --fsys-tarfile "$deb" | tar -x -C "$tmp" ./boot
+      mkdir "$tmp/boot"
+      if suite_apt "$suite" apt-cache show "linux-binary-$release" >/dev/null 2>&1; then
+        for part in binary base; do
+          deb=$(fetch "$suite" "linux-$part-$release")
+          dpkg-deb --fsys-tarfile "$deb" | tar -x -C "$tmp" "./usr/lib/modules/$release"
+        done
+        mv "$tmp/usr/lib/modules/$release/vmlinuz" "$tmp/boot/vmlinuz-$release"
+        mv "$tmp/usr/lib/modules/$release/config" "$tmp/boot/config-$release"
+      else
+        deb=$(fetch "$suite" "$kernel")
+        dpkg-deb --fsys-tarfile "$deb" | tar -x -C "$tmp" ./boot
+      fi
       [[ -s $tmp/boot/vmlinuz-$release ]] || die "$(basename "$deb") has no boot/vmlinuz-$release"
       rm -rf "$CACHE/$version/kernel"
       mv "$tmp/boot" "$CACHE/$version/kernel"
@@ -222,7 +235,7 @@ phase_download() {
       grep -qx "CONFIG_$option=y" "$CACHE/$version/kernel/config-$release" || missing+=("$option")
     done
     ((${#missing[@]} == 0)) || die "kernel $release lacks built-in ${missing[*]}"
-    log "download: $kernel ($(basename "$deb"), $(($(stat -c %s "$deb") / 1024 / 1024)) MB)"
+    log "download: $kernel"
   done
 
   deb=$(fetch bookworm "$BUSYBOX_PACKAGE")
