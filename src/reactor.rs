@@ -51,7 +51,7 @@ type OnFire = Box<dyn FnOnce(&Env)>;
 /// What a thread's loop holds for one key.
 enum Source {
   Poll {
-    handle: Option<UvHandle>,
+    handle: UvHandle,
     on_ready: OnReady,
   },
   Watch {
@@ -165,7 +165,7 @@ impl Readable {
     with_loop(env, |lp| {
       let source = match &lp.backend {
         Backend::Uv { uv_loop, .. } => Source::Poll {
-          handle: Some(UvHandle::poll(*uv_loop, fd.as_raw_fd(), key)?),
+          handle: UvHandle::poll(*uv_loop, fd.as_raw_fd(), key)?,
           on_ready,
         },
         Backend::Thread { .. } => Source::Watch {
@@ -186,10 +186,7 @@ impl Readable {
         Backend::Uv { .. } => None,
       };
       let newly = match lp.sources.get_mut(&self.key) {
-        Some(Source::Poll {
-          handle: Some(handle),
-          ..
-        }) => handle.poll_start().map(|()| false)?,
+        Some(Source::Poll { handle, .. }) => handle.poll_start().map(|()| false)?,
         Some(Source::Watch { started, .. }) if !*started => {
           helper::watch(fd, self.key, route.expect("thread path"))?;
           *started = true;
@@ -211,10 +208,7 @@ impl Readable {
       let mut slot = cell.try_borrow_mut().ok()?;
       let lp = slot.as_mut()?;
       match lp.sources.get_mut(&self.key)? {
-        Source::Poll {
-          handle: Some(handle),
-          ..
-        } => handle.poll_stop(),
+        Source::Poll { handle, .. } => handle.poll_stop(),
         Source::Watch { started, .. } => {
           helper::unwatch(fd, self.key);
           if std::mem::take(started) {
