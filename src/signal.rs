@@ -31,6 +31,9 @@ impl Signal {
       // Node's aliases, which nix spells only by their primary name.
       "SIGIOT" => Ok(NixSignal::SIGABRT),
       "SIGPOLL" => Ok(NixSignal::SIGIO),
+      // A musl build of Node lists this old alias of SIGSYS; glibc's does not.
+      #[cfg(target_env = "musl")]
+      "SIGUNUSED" => Ok(NixSignal::SIGSYS),
       _ => NixSignal::from_str(name),
     };
     known.map(|signal| Signal(signal as i32)).ok()
