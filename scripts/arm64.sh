@@ -37,11 +37,12 @@ CACHE="$ROOT/.cache/arm64"
 NODE_VERSION=20.20.2
 NODE_DIR="$CACHE/node-v$NODE_VERSION"
 ARM64_NODE="$NODE_DIR/bin/node"
-# ava loads the .mts tests through @oxc-node/core, whose native part is a
-# per-platform package: the lockfile installs only the host's. The arm64 one,
-# at the version the lockfile pins, goes here, outside node_modules, and is
-# found through NODE_PATH, so the host's install and lockfile stay as they are.
-OXC_BINDING=@oxc-node/core-linux-arm64-gnu
+# ava loads the .mts tests through @oxc-node/core, and readme.spec renders
+# SVGs with @resvg/resvg-js: the native part of each is a per-platform
+# package, and the lockfile installs only the host's. The arm64 ones, at the
+# versions the lockfile pins, go here, outside node_modules, and are found
+# through NODE_PATH, so the host's install and lockfile stay as they are.
+TEST_BINDINGS=(@oxc-node/core-linux-arm64-gnu @resvg/resvg-js-linux-arm64-gnu)
 OXC_DIR="$CACHE/oxc"
 
 # Debian packages, installed only when missing. --no-install-recommends keeps
@@ -168,15 +169,17 @@ phase_binfmt() {
 }
 
 phase_oxc_binding() {
-  local version
-  version=$(cd "$ROOT" && node -p "require('./package-lock.json').packages['node_modules/$OXC_BINDING'].version")
-  local dest="$OXC_DIR/node_modules/$OXC_BINDING"
-  if [[ -f $dest/package.json ]] && [[ $(node -p "require('$dest/package.json').version") == "$version" ]]; then
-    log "npm: $OXC_BINDING@$version present"
-    return 0
-  fi
-  npm_unpack "$OXC_BINDING@$version" "$dest"
-  log "npm: unpacked $OXC_BINDING@$version into ${OXC_DIR#"$ROOT"/}"
+  local binding version dest
+  for binding in "${TEST_BINDINGS[@]}"; do
+    version=$(cd "$ROOT" && node -p "require('./package-lock.json').packages['node_modules/$binding'].version")
+    dest="$OXC_DIR/node_modules/$binding"
+    if [[ -f $dest/package.json ]] && [[ $(node -p "require('$dest/package.json').version") == "$version" ]]; then
+      log "npm: $binding@$version present"
+      continue
+    fi
+    npm_unpack "$binding@$version" "$dest"
+    log "npm: unpacked $binding@$version into ${OXC_DIR#"$ROOT"/}"
+  done
 }
 
 phase_suite() {

