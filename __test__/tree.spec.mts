@@ -85,7 +85,7 @@ testUnless([withoutPidfd()], 'terminate({ tree: true }) ends every member: new s
 })
 
 testUnless([withoutPidfd()], 'a tree that keeps forking while it is stopped: nothing of it is left', async (t) => {
-  const branch = "sh -c 'i=0; while [ $i -lt 400 ]; do sleep 0.05 & i=$((i + 1)); done; wait' &"
+  const branch = `sh -c 'i=0; while [ $i -lt ${scaled(400, 400)} ]; do sleep 0.05 & i=$((i + 1)); done; wait' &`
   const { target, marker } = await tree(t, `${branch.repeat(3)} wait`, 20)
   const result = await target.terminate({ tree: true, forceKillAfterDelay: 1000 })
   t.true(result.exited)
@@ -93,18 +93,20 @@ testUnless([withoutPidfd()], 'a tree that keeps forking while it is stopped: not
   t.deepEqual(alive(marker), [])
 })
 
-testUnless([withoutPidfd()], 'a chain 100 deep and a tree of 1,000 processes are found whole and ended', async (t) => {
+const DEPTH = scaled(100, 100)
+const WIDE = scaled(40, 40)
+testUnless([withoutPidfd()], `a chain ${DEPTH} deep and a tree of ${(WIDE * 25).toLocaleString('en-US')} processes are found whole and ended`, async (t) => {
   // Each shell starts the next one and waits; the last becomes a sleep.
-  const link = 'if [ "$1" -lt 100 ]; then sh -c "$0" "$0" $(($1 + 1)) & wait; else exec sleep 60; fi'
-  const chained = await tree(t, `sh -c '${link}' '${link}' 1 & wait`, 100)
-  t.is(chained.target.descendants().length, 100)
+  const link = `if [ "$1" -lt ${DEPTH} ]; then sh -c "$0" "$0" $(($1 + 1)) & wait; else exec sleep 60; fi`
+  const chained = await tree(t, `sh -c '${link}' '${link}' 1 & wait`, DEPTH)
+  t.is(chained.target.descendants().length, DEPTH)
   t.true((await chained.target.terminate({ tree: true })).exited)
   t.deepEqual(alive(chained.marker), [])
 
-  const wide = await tree(t, "for i in $(seq 40); do sh -c 'for j in $(seq 24); do sleep 60 & done; wait' & done; wait", 1000)
-  t.is(wide.target.descendants().length, 1000)
+  const wide = await tree(t, `for i in $(seq ${WIDE}); do sh -c 'for j in $(seq 24); do sleep 60 & done; wait' & done; wait`, WIDE * 25)
+  t.is(wide.target.descendants().length, WIDE * 25)
   const result = await wide.target.terminate({ tree: true })
-  t.like(result, { exited: true, forced: false, processes: 1001 })
+  t.like(result, { exited: true, forced: false, processes: WIDE * 25 + 1 })
   t.deepEqual(alive(wide.marker), [])
 })
 

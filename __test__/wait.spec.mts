@@ -6,7 +6,7 @@ import { readdirSync, readFileSync, readlinkSync } from 'node:fs'
 import test, { type ExecutionContext } from 'ava'
 
 import { KillTarget, type TerminateResult, capabilities } from '../index.js'
-import { delay, exitOf, pidfdsOn, readPids, running, shell, signalWhose, sleeper, testUnless } from './helpers.mts'
+import { delay, exitOf, pidfdsOn, readPids, running, scaled, shell, signalWhose, sleeper, testUnless } from './helpers.mts'
 
 /**
  * A child that ignores SIGTERM (the disposition survives exec), resolved once
@@ -200,11 +200,12 @@ test('terminate with a custom killSignal, and without escalation', async (t) => 
   t.deepEqual(await exitOf(child), [null, 'SIGINT'])
 })
 
-test.serial('1,000 children terminated at once are all accounted for: the polite exit on SIGTERM, the stubborn are forced', async (t) => {
+const CHILDREN = scaled(1000, 1000)
+test.serial(`${CHILDREN.toLocaleString('en-US')} children terminated at once are all accounted for: the polite exit on SIGTERM, the stubborn are forced`, async (t) => {
   // 600 s: under emulation 900 spawns can take more than a minute, and a
   // sleeper that ends by itself is not accounted for as terminated.
-  const polite = Array.from({ length: 900 }, () => sleeper(t, {}, 600))
-  const stubborns = await Promise.all(Array.from({ length: 100 }, () => stubborn(t)))
+  const polite = Array.from({ length: CHILDREN * 0.9 }, () => sleeper(t, {}, 600))
+  const stubborns = await Promise.all(Array.from({ length: CHILDREN * 0.1 }, () => stubborn(t)))
   const children = [...polite, ...stubborns]
   const exits = children.map((child) => exitOf(child))
   const targets = children.map((child) => KillTarget.fromChildProcess(child))
@@ -250,18 +251,17 @@ test('terminate({ group: true }) on a process that leads no group rejects and se
 })
 
 test('aborting terminate stops the escalation: no SIGKILL is sent', async (t) => {
-  // Says when SIGTERM arrives, and lives on: the abort comes while the
-  // escalation is pending.
+  // Lives on after SIGTERM. The first signals go out within the call, so an
+  // abort right after it comes while the escalation is pending.
   const child = shell(t, "trap 'echo term' TERM; echo ready; while :; do sleep 0.05; done")
   await once(child.stdout!, 'data')
   const target = KillTarget.fromChildProcess(child)
   const controller = new AbortController()
-  // A grace period long enough for the shell's "term" to come back even
-  // under emulation (test:kernels), and a wait past it.
-  const result = target.terminate({ forceKillAfterDelay: 3000, signal: controller.signal })
-  child.stdout!.once('data', () => controller.abort())
-  await t.throwsAsync(result, { name: 'AbortError' })
-  await delay(3500)
+  const result = target.terminate({ forceKillAfterDelay: 1000, signal: controller.signal })
+  controller.abort()
+  const error = await t.throwsAsync(result, { name: 'AbortError' })
+  t.deepEqual((error as Error & { signals: string[] }).signals, ['SIGTERM', 'SIGCONT'])
+  await delay(1500)
   t.true(target.isAlive(), 'the stubborn process was never force-killed')
 })
 

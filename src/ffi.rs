@@ -400,6 +400,7 @@ type TimerInit = unsafe extern "C" fn(*mut c_void, *mut c_void) -> c_int;
 type TimerStart = unsafe extern "C" fn(*mut c_void, TimerCb, u64, u64) -> c_int;
 type Close = unsafe extern "C" fn(*mut c_void, CloseCb);
 type Run = unsafe extern "C" fn(*mut c_void, c_int) -> c_int;
+type UpdateTime = unsafe extern "C" fn(*mut c_void);
 
 /// The libuv functions this package calls, from the host process.
 struct Uv {
@@ -410,6 +411,7 @@ struct Uv {
   timer_start: TimerStart,
   close: Close,
   run: Run,
+  update_time: UpdateTime,
   /// Words in a handle of ours: enough for either kind.
   handle_words: usize,
 }
@@ -449,6 +451,7 @@ impl Uv {
       timer_start: function!(c"uv_timer_start" as TimerStart),
       close: function!(c"uv_close" as Close),
       run: function!(c"uv_run" as Run),
+      update_time: function!(c"uv_update_time" as UpdateTime),
       // SAFETY: uv_handle_size takes any handle type and returns a size.
       handle_words: unsafe { handle_size(UV_POLL).max(handle_size(UV_TIMER)) }.div_ceil(8),
     })
@@ -569,8 +572,11 @@ impl UvHandle {
     let handle = UvHandle::allocate(key);
     // SAFETY: a live loop of this thread and an unused handle of the right
     // size, started once initialized; if starting fails, dropping the handle
-    // closes it.
+    // closes it. The loop's clock is brought up to date first: libuv counts
+    // from the time it cached when this loop iteration began, which may be
+    // long past, and a time limit runs from the call that set it.
     unsafe {
+      (uv.update_time)(uv_loop);
       (uv.timer_init)(uv_loop, handle.raw);
       uv_result((uv.timer_start)(handle.raw, fired, ms, 0))?;
     }
