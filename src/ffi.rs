@@ -58,8 +58,39 @@ thread_local! {
   /// (`napi_check_object_type_tag`) for a hash lookup instead of a second
   /// private-symbol lookup, which costs as much as the unwrap itself, and
   /// spares the tag's stamp at construction.
-  static WRAPPED: RefCell<HashMap<usize, TypeId>> = RefCell::new(HashMap::new());
+  static WRAPPED: RefCell<HashMap<usize, TypeId, AddressHash>> = RefCell::new(HashMap::default());
 }
+
+/// Hashes an address for `WRAPPED`, which is looked up on every call: a
+/// multiply and a fold instead of SipHash, whose resistance to chosen keys
+/// nothing needs here (the keys are our own allocations).
+#[derive(Default)]
+struct AddressHasher(u64);
+
+impl std::hash::Hasher for AddressHasher {
+  fn finish(&self) -> u64 {
+    self.0
+  }
+
+  fn write(&mut self, bytes: &[u8]) {
+    for &byte in bytes {
+      self.write_u64(u64::from(byte) ^ self.0.rotate_left(8));
+    }
+  }
+
+  fn write_usize(&mut self, address: usize) {
+    self.write_u64(address as u64);
+  }
+
+  fn write_u64(&mut self, value: u64) {
+    // Allocations are 16-byte aligned: fold the high half down so the low
+    // bits, which pick the bucket, vary.
+    let mixed = value.wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    self.0 = mixed ^ (mixed >> 32);
+  }
+}
+
+type AddressHash = std::hash::BuildHasherDefault<AddressHasher>;
 
 /// The native value wrapped in `this`, if [`wrap`] wrapped it as a `T`.
 /// Anything else (a plain object, another class's instance, another
