@@ -3,7 +3,8 @@
 #
 #   bash scripts/pack.sh [arm64] [musl]
 #
-# 1. Packs the five packages the release publishes, through napi's own
+# 1. Packs the six packages the release publishes: compat/tree-kill, and
+#    the five of kill-target, through napi's own
 #    flow on a staged copy of the package (the checkout is left as it is):
 #    `napi artifacts` puts each kill-target.linux-*.node (from the
 #    repository root) into its npm/ package, and `napi prepublish
@@ -16,7 +17,9 @@
 # 3. Installs them into a fresh project with no network (a dead registry,
 #    an empty cache, --offline) and no Rust or C compiler on PATH, and there
 #    require()s the package from CommonJS, imports it from an ES module, and
-#    type-checks a TypeScript file against the installed declarations.
+#    type-checks a TypeScript file against the installed declarations; and
+#    in the host's project, `tree-kill` overridden to the packed stand-in
+#    resolves to it and stops a tree.
 #    npm must have chosen the package of this machine's libc and CPU alone.
 #    With `arm64`, it also installs for arm64 (npm --cpu=arm64) and runs the
 #    CommonJS and ES module checks in the arm64 Node that `npm run
@@ -66,7 +69,7 @@ napi artifacts --output-dir artifacts --npm-dir npm
 napi prepublish --tag-style npm --skip-optional-publish --no-gh-release
 rm -rf "$OUT"
 mkdir -p "$OUT"
-for dir in "$stage" "${TARGETS[@]/#/$stage/npm/}"; do
+for dir in "$stage" "${TARGETS[@]/#/$stage/npm/}" "$ROOT/compat/tree-kill"; do
   (cd "$dir" && npm pack --silent --pack-destination "$OUT" >/dev/null)
 done
 version=$(node -p "require('$ROOT/package.json').version")
@@ -93,7 +96,11 @@ for target in "${TARGETS[@]}"; do
   [[ -f $tgz ]] || die "no $(basename "$tgz"): its version differs from the root's $version (npm version syncs them)"
   [[ $(files "$tgz") == *"kill-target.$target.node"* ]] || die "$(basename "$tgz") holds: $(files "$tgz")"
 done
-log "ok: version $version everywhere; optionalDependencies $optional; each platform package holds its binding"
+compat_tgz="$OUT/kill-target-tree-kill-$version.tgz"
+[[ -f $compat_tgz ]] || die "no $(basename "$compat_tgz"): its version differs from the root's $version"
+compat_dependency=$(manifest "$compat_tgz" | node -p "JSON.parse(require('fs').readFileSync(0)).dependencies['kill-target']")
+[[ $compat_dependency == "$version" ]] || die "kill-target-tree-kill depends on kill-target $compat_dependency, not $version"
+log "ok: version $version everywhere; optionalDependencies $optional; each platform package holds its binding; kill-target-tree-kill depends on kill-target $version"
 
 # --------------------------------------------------------------- install ---
 # A PATH with node, npm and sh only: no cargo, rustc or cc to build with.
@@ -158,6 +165,21 @@ chose "$host" linux-x64-gnu
   isolated node "$ROOT/node_modules/typescript/bin/tsc" -p tsconfig.json
   log "tsc: check.mts type-checks against the installed index.d.ts"
 )
+# The stand-in as its README has a project take it: tree-kill, overridden.
+# kill-target and its platform packages stand in for the registry's copies.
+tk="$WORK/tree-kill"
+mkdir -p "$tk"
+pairs=("tree-kill=$compat_tgz" "kill-target=$root_tgz")
+for target in "${TARGETS[@]}"; do pairs+=("kill-target-$target=$OUT/kill-target-$target-$version.tgz"); done
+node -e "
+  const [dir, ...pairs] = process.argv.slice(1)
+  const overrides = Object.fromEntries(pairs.map((pair) => pair.split('=')).map(([name, tgz]) => [name, 'file:' + tgz]))
+  // npm takes an override of a direct dependency only with the same spec.
+  const manifest = { name: 'uses-tree-kill', version: '1.0.0', private: true, dependencies: { 'tree-kill': overrides['tree-kill'] }, overrides }
+  require('fs').writeFileSync(dir + '/package.json', JSON.stringify(manifest, null, 2))
+" "$tk" "${pairs[@]}"
+cp "$CONSUMER/check-tree-kill.cjs" "$tk/"
+(cd "$tk" && isolated npm install >/dev/null && isolated node check-tree-kill.cjs)
 
 if $with_arm64; then
   arm64_nodes=("$ROOT"/.cache/arm64/node-v*/bin/node)
