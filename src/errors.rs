@@ -263,11 +263,16 @@ impl Failure {
   }
 }
 
-/// A string as Node's messages quote it, cut short as `util.inspect` cuts
-/// long ones.
+/// A string as Node's messages quote it: on one line, cut short as
+/// `util.inspect` cuts long ones.
 fn quoted(text: &str) -> String {
   const SHOWN: usize = 100;
-  let shown: String = text.chars().take(SHOWN).collect();
+  let shown: String = (text.chars().take(SHOWN))
+    .flat_map(|c| match c.is_control() {
+      true => c.escape_debug().collect(),
+      false => vec![c],
+    })
+    .collect();
   let more = text.chars().count().saturating_sub(SHOWN);
   match more {
     0 => format!("'{shown}'"),

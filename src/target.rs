@@ -232,7 +232,8 @@ impl Target {
   /// has, the group is gone. What is left is the instant between that check
   /// and the `killpg`.
   fn by_number_reaches_our_group(&self) -> Result<bool, Failure> {
-    let no_such_process = |sent: io::Result<()>| matches!(sent, Err(e) if e.raw_os_error() == Some(libc::ESRCH));
+    let no_such_process =
+      |sent: io::Result<()>| matches!(sent, Err(e) if e.raw_os_error() == Some(libc::ESRCH));
     let fd = self.pidfd().expect("only a pidfd target asks");
     // EPERM says the leader is there, only not ours to signal: killpg will
     // say so itself.
