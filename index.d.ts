@@ -40,6 +40,26 @@ export declare class KillTarget {
    */
   static fromChildProcess(child: Pick<import('node:child_process').ChildProcess, 'pid' | 'exitCode' | 'signalCode'>): KillTarget
   /**
+   * Opens a target for the process `id` names: an id read from
+   * `target.id`, here or in any other program since this boot.
+   *
+   * The pid in the id is opened first, and only then is the process it
+   * holds checked against the id: nothing can take the pid in between.
+   * An id of the pidfs kind opens exactly the process it was made for, or
+   * nothing. An id of the start-time kind (`starttime:…`) opens whichever
+   * process has its pid and start time, which can be one that took the pid
+   * within the same clock tick: the target says so with
+   * `raceFree === false`.
+   *
+   * @throws {TypeError} `ERR_INVALID_ARG_TYPE` when `id` is not a string.
+   * @throws {TypeError} `ERR_INVALID_ARG_VALUE` when it is not an id.
+   * @throws {Error} `ESRCH` when the process is gone, whoever has its pid
+   * now, or the id is of another boot.
+   * @throws {TypeError} `ERR_FEATURE_UNAVAILABLE_ON_PLATFORM` for an id of
+   * the pidfs kind where `capabilities().pidfs` is false.
+   */
+  static fromId(id: string): KillTarget
+  /**
    * Opens a target for any live process by its pid (an integer in
    * 1..4194304).
    *
@@ -50,8 +70,29 @@ export declare class KillTarget {
   static fromPid(pid: number): KillTarget
   /** The process id, kept after `close()`. */
   get pid(): number
-  /** True when backed by a pidfd: no signal can reach another process. */
+  /**
+   * True when backed by a pidfd: no signal can reach another process. False
+   * too for a target from `fromId` with an id of the start-time kind, which
+   * may have opened a process that took the pid within the same tick.
+   */
   get raceFree(): boolean
+  /**
+   * A string that names this process and no other, on this machine, ever:
+   * for pidfiles, logs and other programs, which open it again with
+   * `KillTarget.fromId`. Kept after `close()`.
+   *
+   * `pidfs:<pid>:<inode>:<boot>` where `capabilities().pidfs` is true
+   * (Linux ≥ 6.9): the inode every pidfd of this process shares, and no
+   * other process of this boot has. Elsewhere `starttime:<pid>:<ticks>:<boot>`,
+   * its start time in clock ticks, which a process that takes the pid within
+   * the same tick shares: that kind is weaker. `<boot>` is
+   * `/proc/sys/kernel/random/boot_id` as 32 hex digits without dashes; the
+   * numbers are decimal. The two kinds are never equal.
+   *
+   * @throws {Error} `ESRCH` for an id of the start-time kind first read
+   * after the process was reaped (read it, or close the target, before).
+   */
+  get id(): string
   /** True after `close()`. */
   get closed(): boolean
   /**
@@ -185,6 +226,11 @@ export interface Capabilities {
    * its parent.
    */
   pidfdInfo: boolean
+  /**
+   * pidfs (Linux ≥ 6.9): every process's pidfds have an inode of its own,
+   * and `target.id` is of the pidfs kind, which names one process ever.
+   */
+  pidfs: boolean
   /**
    * `'libuv'`: waits are pidfds in the JavaScript thread's own event loop
    * (Node, Electron). `'thread'`: a helper thread watches them (Bun, Deno).

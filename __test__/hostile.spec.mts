@@ -24,6 +24,7 @@ const DOCUMENTED = new Set(
     ['TypeError', 'ERR_INVALID_ARG_VALUE'],
     ['Error', 'ERR_NOT_GROUP_LEADER'],
     ['Error', 'ESRCH'],
+    ['TypeError', 'ERR_FEATURE_UNAVAILABLE_ON_PLATFORM'],
   ].map(String),
 )
 const TYPE = 'TypeError,ERR_INVALID_ARG_TYPE'
@@ -126,6 +127,39 @@ test(`fromPid: ${RUNS} values of every type are a target, ESRCH, or the document
   )
   t.pass()
   await survived()
+})
+
+test(`fromId: ${RUNS} strings, and a live id with a field changed, open nothing else and throw only documented errors`, async (t) => {
+  const survived = sentinels(t)
+  const live = sleeper(t)
+  const id = KillTarget.fromChildProcess(live).id
+  const changed = fc
+    .tuple(fc.nat({ max: 4 }), fc.oneof(fc.string(), fc.nat().map(String), fc.constantFrom('', '0', 'pidfs', 'starttime', id)))
+    .map(([index, value]) => {
+      const fields = id.split(':')
+      fields[index] = value
+      return fields.join(':')
+    })
+  const value = fc.oneof(fc.string(), fc.string({ unit: 'binary' }), changed, changed, anything)
+  fc.assert(
+    fc.property(value, (text) => {
+      let target: KillTarget
+      try {
+        target = KillTarget.fromId(text as string)
+      } catch (error) {
+        const got = shape(error)
+        return typeof text === 'string' ? got !== TYPE : got === TYPE
+      }
+      target.close()
+      if (text === id) return target.pid === live.pid
+      // A start-time id names whichever process has its pid and start time.
+      return id.startsWith('starttime:') && !target.raceFree && String(target.pid) === (text as string).split(':')[1]
+    }),
+    { numRuns: RUNS },
+  )
+  t.pass()
+  await survived()
+  t.is(live.exitCode ?? live.signalCode, null, 'the process the id names was sent nothing either')
 })
 
 testUnless([unsendableSignals()], `signal and signalGroup: ${RUNS} values of every type are sent, or refused with the documented error`, async (t) => {

@@ -13,7 +13,7 @@ const caps = capabilities()
 
 test('capabilities() reports the kernel features and the wait path, and targets are race-free exactly when pidfds exist', (t) => {
   const { waitPath, ...features } = caps
-  t.deepEqual(Object.keys(features).sort(), ['exitInfo', 'groupSignal', 'pidfd', 'pidfdInfo'])
+  t.deepEqual(Object.keys(features).sort(), ['exitInfo', 'groupSignal', 'pidfd', 'pidfdInfo', 'pidfs'])
   for (const value of Object.values(features)) t.is(typeof value, 'boolean')
   t.is(waitPath, process.env.KILL_TARGET_WAIT_THREAD ? 'thread' : 'libuv')
   t.is(KillTarget.fromPid(process.pid).raceFree, caps.pidfd)

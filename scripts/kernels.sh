@@ -25,8 +25,8 @@
 #   bash scripts/kernels.sh 6.12   # some of them
 #
 # For each kernel it checks that capabilities() is what that kernel offers
-# (pidfd from 5.3, groupSignal from 6.9, pidfdInfo from 6.13, exitInfo from
-# 6.15, and the libuv wait path), lists the
+# (pidfd from 5.3, groupSignal and pidfs from 6.9, pidfdInfo from 6.13,
+# exitInfo from 6.15, and the libuv wait path), lists the
 # skipped tests (each title says why), and prints one line:
 #   kernel 6.1.0-56-cloud-amd64: pidfd=true groupSignal=false ... — N passed, N skipped, 0 failed
 # It exits non-zero if a test failed, the capabilities are wrong, or a VM
@@ -91,11 +91,12 @@ APT_PACKAGES=(qemu-system-x86 cpio util-linux debian-archive-keyring)
 # package does the same on every kernel with pidfds, and run on the host:
 # fds (100,000-target descriptor cycles), hostile (argument fuzzing,
 # refused before any system call), reap (1,000 trials of libuv's batch
-# reap), reuse (200 forced reuses per arm; race.spec forces the same reuse
-# here). seccomp skips in the VMs (no C compiler for its launcher): it
+# reap), reuse and identity-reuse (200 forced reuses per arm; race.spec
+# forces the same reuse here). identity checks ids of the start-time kind
+# where pidfs is absent (before 6.9). seccomp skips in the VMs (no C compiler for its launcher): it
 # imitates older kernels, and these are older kernels.
 # KERNELS_SPECS="NAME..." (e.g. KERNELS_SPECS=reuse) runs those instead.
-VM_SPECS=(target wait errors fallback race seccomp tree)
+VM_SPECS=(target wait errors fallback race seccomp tree identity)
 
 # Per kernel VM: the phase's limit, and the part of it the suite gets inside
 # the VM (the rest covers boot and poweroff), so a hung test still ends in a
@@ -450,7 +451,7 @@ at_least() {
 # each feature from the version that brought it, and waits in Node's loop.
 expected_capabilities() {
   local feature version json=''
-  for feature in pidfd:5.3 groupSignal:6.9 exitInfo:6.15 pidfdInfo:6.13; do
+  for feature in pidfd:5.3 groupSignal:6.9 exitInfo:6.15 pidfdInfo:6.13 pidfs:6.9; do
     version=${feature#*:}
     if at_least "$1" "$version"; then json+=",\"${feature%%:*}\":true"; else json+=",\"${feature%%:*}\":false"; fi
   done

@@ -61,7 +61,7 @@ trap 'rm -rf "$WORK"' EXIT
 # ------------------------------------------------------------------ pack ---
 stage="$WORK/stage"
 mkdir -p "$stage/artifacts"
-cp "$ROOT"/{package.json,index.js,index.d.ts,README.md,LICENSE} "$stage/"
+cp "$ROOT"/{package.json,index.js,index.d.ts,cli.js,README.md,LICENSE} "$stage/"
 cp -r "$ROOT/npm" "$stage/"
 for target in "${TARGETS[@]}"; do cp "$ROOT/kill-target.$target.node" "$stage/artifacts/"; done
 napi() { (cd "$stage" && "$NAPI" "$@") >"$WORK/napi.log" 2>&1 || { cat "$WORK/napi.log" >&2; die "napi $1 failed"; }; }
@@ -85,10 +85,10 @@ files() { tar -tzf "$1" | sed 's|^package/||' | sort | paste -sd' '; }
 expected=$(for target in "${TARGETS[@]}"; do printf '"kill-target-%s":"%s",' "$target" "$version"; done)
 optional=$(manifest "$root_tgz" | node -e "process.stdout.write(JSON.stringify(JSON.parse(require('fs').readFileSync(0)).optionalDependencies ?? {}))")
 [[ $optional == "{${expected%,}}" ]] || die "root optionalDependencies are $optional, not {${expected%,}}"
-[[ $(files "$root_tgz") == "LICENSE README.md index.d.ts index.js package.json" ]] ||
+[[ $(files "$root_tgz") == "LICENSE README.md cli.js index.d.ts index.js package.json" ]] ||
   die "root package holds: $(files "$root_tgz")"
 # What the tests load is what ships: napi's staging must not change them.
-for file in index.js index.d.ts; do
+for file in index.js index.d.ts cli.js; do
   tar -xOzf "$root_tgz" "package/$file" | cmp -s - "$ROOT/$file" || die "the packed $file differs from the repository's"
 done
 for target in "${TARGETS[@]}"; do
@@ -158,6 +158,10 @@ chose "$host" linux-x64-gnu
   cd "$host"
   isolated node check.cjs
   isolated node check.mjs
+  # The command npm links from "bin", on this very shell.
+  id=$(isolated node_modules/.bin/kill-target id $$) || die "kill-target id failed"
+  [[ $id =~ ^(pidfs|starttime):$$: ]] || die "kill-target id printed: $id"
+  log "bin: kill-target id prints $id"
   # The repository's compiler and Node types; the declarations under test
   # are the installed package's own (no skipLibCheck).
   mkdir -p node_modules/@types

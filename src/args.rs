@@ -24,6 +24,14 @@ pub fn pid(value: &Unknown, name: &'static str) -> Checked<Pid> {
   integer(value, name, 1, PID_MAX.into()).map(|pid| Pid::from_raw(pid as i32))
 }
 
+/// A string, read as UTF-8 (a lone surrogate becomes U+FFFD).
+pub fn string(value: &Unknown, name: &'static str) -> Checked<String> {
+  match kind(value) {
+    ValueType::String => Ok(string_of(value)),
+    _ => Err(wrong_type(value, name, "of type string")),
+  }
+}
+
 /// A signal name or number; `undefined` means `fallback`.
 pub fn signal(value: &Unknown, name: &'static str, fallback: Signal) -> Checked<Signal> {
   // The type first: reading a number out of anything else fails with an

@@ -48,12 +48,15 @@ enum Key {
 }
 
 /// The prototype: key, whether it is a getter, and the Rust behind it.
-static MEMBERS: [(Key, bool, Method); 14] = [
+static MEMBERS: [(Key, bool, Method); 15] = [
   (Key::Name(c"pid"), true, |env, this, _| {
     value(env, this.pid())
   }),
   (Key::Name(c"raceFree"), true, |env, this, _| {
     value(env, this.race_free())
+  }),
+  (Key::Name(c"id"), true, |env, this, _| {
+    value(env, this.id(env)?)
   }),
   (Key::Name(c"closed"), true, |env, this, _| {
     value(env, this.closed())
@@ -99,11 +102,12 @@ static MEMBERS: [(Key, bool, Method); 14] = [
   }),
 ];
 
-static FACTORIES: [(&CStr, Factory); 2] = [
+static FACTORIES: [(&CStr, Factory); 3] = [
   (c"fromChildProcess", |env, arg| {
     KillTarget::from_child_process(*env, arg)
   }),
   (c"fromPid", |env, arg| KillTarget::from_pid(*env, arg)),
+  (c"fromId", |env, arg| KillTarget::from_id(*env, arg)),
 ];
 
 /// Defines the class and exports it in place of napi-rs's declaration.

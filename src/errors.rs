@@ -44,6 +44,16 @@ pub enum Failure {
     errno: Errno,
     pid: i32,
   },
+  /// A string given as an id that is not one (`ERR_INVALID_ARG_VALUE`).
+  InvalidId { received: String },
+  /// An id whose process is gone, whoever has its pid now, or that is of
+  /// another boot.
+  NoSuchId { id: String },
+  /// A process whose id was never read, and can no longer be made: its
+  /// start time, all that named it, went when it was reaped.
+  IdUnknown { pid: i32 },
+  /// An id of the pidfs kind where this process has no pidfs to check it.
+  NeedsPidfs,
   /// A group signal to a process that leads no process group.
   NotGroupLeader { pid: i32 },
   /// A call on a target after `close()`.
@@ -160,6 +170,31 @@ impl Failure {
           format!("{syscall} {errno:?}: {} (pid {pid})", errno.desc()),
         )
       },
+      Failure::InvalidId { received } => plain(
+        Class::TypeError,
+        "ERR_INVALID_ARG_VALUE",
+        format!(
+          "The argument 'id' is not a process id (pidfs:PID:INODE:BOOT or starttime:PID:TICKS:BOOT). Received {}",
+          quoted(received)
+        ),
+      ),
+      Failure::NoSuchId { id } => plain(
+        Class::Error,
+        "ESRCH",
+        format!("No process has the id {id}: it is gone, whoever has its pid now"),
+      ),
+      Failure::IdUnknown { pid } => plain(
+        Class::Error,
+        "ESRCH",
+        format!(
+          "Process {pid} was reaped before its id was read, and without pidfs (Linux ≥ 6.9) its id cannot be made after"
+        ),
+      ),
+      Failure::NeedsPidfs => plain(
+        Class::TypeError,
+        "ERR_FEATURE_UNAVAILABLE_ON_PLATFORM",
+        "An id of the pidfs kind needs pidfs (Linux ≥ 6.9), which this process does not have: capabilities().pidfs is false".to_owned(),
+      ),
       Failure::NotGroupLeader { pid } => plain(
         Class::Error,
         "ERR_NOT_GROUP_LEADER",
@@ -225,6 +260,23 @@ impl Failure {
       Ok(value) => napi::Error::from(value),
       Err(error) => error,
     }
+  }
+}
+
+/// A string as Node's messages quote it: on one line, cut short as
+/// `util.inspect` cuts long ones.
+fn quoted(text: &str) -> String {
+  const SHOWN: usize = 100;
+  let shown: String = (text.chars().take(SHOWN))
+    .flat_map(|c| match c.is_control() {
+      true => c.escape_debug().collect(),
+      false => vec![c],
+    })
+    .collect();
+  let more = text.chars().count().saturating_sub(SHOWN);
+  match more {
+    0 => format!("'{shown}'"),
+    _ => format!("'{shown}'... {more} more characters"),
   }
 }
 
@@ -313,6 +365,20 @@ mod tests {
       message(Failure::UnknownSignal("sigterm".into())),
       "Unknown signal: sigterm"
     );
+  }
+
+  #[test]
+  fn an_invalid_id_is_quoted_and_cut_short() {
+    let shape = |received: String| Failure::InvalidId { received }.shape().unwrap();
+    let short = shape("x".into());
+    assert_eq!(
+      (short.class, short.code.as_str()),
+      (Class::TypeError, "ERR_INVALID_ARG_VALUE")
+    );
+    assert!(short.message.ends_with("Received 'x'"));
+    assert!(shape("é".repeat(130))
+      .message
+      .ends_with("'... 30 more characters"));
   }
 
   #[test]

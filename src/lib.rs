@@ -5,6 +5,7 @@
 //! - `class`     the `KillTarget` class as defined at load: one call path for
 //!   every method, at the cost of a bare N-API method
 //! - `target`    one process, by pidfd or by pid: signal, group signal, exit
+//! - `identity`  a process's durable name: making and checking ids
 //! - `wait`      `waitForExit()`, and `terminate` its escalation
 //! - `ops`       the pending operations of a thread and the events they hear
 //! - `reactor`   readiness and timers on the thread that asked, from libuv
@@ -27,6 +28,7 @@ mod errors;
 mod ffi;
 mod helper;
 mod host;
+mod identity;
 mod ops;
 mod probe;
 mod promise;
@@ -38,13 +40,14 @@ mod terminate;
 mod tree;
 mod wait;
 
-use std::cell::RefCell;
+use std::cell::{OnceCell, RefCell};
 use std::rc::Rc;
 
 use napi::bindgen_prelude::{Env, Object, PromiseRaw, Result, Unknown, ValueType};
 use napi_derive::napi;
 
 use crate::errors::Failure;
+use crate::identity::Kind;
 use crate::signal::Signal;
 use crate::target::Target;
 use crate::terminate::{Answer, Plan};
@@ -72,6 +75,9 @@ pub struct Capabilities {
   /// `PIDFD_GET_INFO` (Linux ≥ 6.13): `fromChildProcess` asks the pidfd for
   /// its parent.
   pub pidfd_info: bool,
+  /// pidfs (Linux ≥ 6.9): every process's pidfds have an inode of its own,
+  /// and `target.id` is of the pidfs kind, which names one process ever.
+  pub pidfs: bool,
   /// `'libuv'`: waits are pidfds in the JavaScript thread's own event loop
   /// (Node, Electron). `'thread'`: a helper thread watches them (Bun, Deno).
   #[napi(ts_type = "'libuv' | 'thread'")]
@@ -89,6 +95,7 @@ pub fn capabilities() -> Capabilities {
     group_signal: found.group_signal,
     exit_info: found.exit_info,
     pidfd_info: found.pidfd_info,
+    pidfs: found.pidfs,
     wait_path: host::wait_path().name().to_owned(),
   }
 }
@@ -135,6 +142,9 @@ pub struct TerminateResult {
 pub struct KillTarget {
   pid: i32,
   race_free: bool,
+  /// Made at the first read, or at `close()` if never read, so that it
+  /// costs nothing at open and is still there after the pidfd has gone.
+  id: OnceCell<String>,
   /// `None` once closed.
   target: RefCell<Option<Rc<Target>>>,
 }
@@ -144,8 +154,33 @@ impl KillTarget {
     KillTarget {
       pid: target.pid().as_raw(),
       race_free: target.race_free(),
+      id: OnceCell::new(),
       target: RefCell::new(Some(Rc::new(target))),
     }
+  }
+
+  /// A target opened from `id`: race-free only if the id could not name
+  /// another process.
+  fn named(target: Target, id: String, kind: Kind) -> Self {
+    let opened = KillTarget::new(target);
+    KillTarget {
+      race_free: opened.race_free && kind == Kind::Pidfs,
+      id: OnceCell::from(id),
+      ..opened
+    }
+  }
+
+  /// Takes the target away, its id made first if it never was: the last
+  /// moment the process can be asked.
+  fn take(&self) -> Option<Rc<Target>> {
+    let target = self.target.borrow_mut().take()?;
+    if self.id.get().is_none() {
+      // Unknowable now (a start time after the reap): later reads say so.
+      if let Ok(id) = identity::of(&target) {
+        let _ = self.id.set(id);
+      }
+    }
+    Some(target)
   }
 
   fn target(&self) -> std::result::Result<Rc<Target>, Failure> {
@@ -209,6 +244,30 @@ impl KillTarget {
     open_child(&child).map_err(|failure| failure.into_napi(&env))
   }
 
+  /// Opens a target for the process `id` names: an id read from
+  /// `target.id`, here or in any other program since this boot.
+  ///
+  /// The pid in the id is opened first, and only then is the process it
+  /// holds checked against the id: nothing can take the pid in between.
+  /// An id of the pidfs kind opens exactly the process it was made for, or
+  /// nothing. An id of the start-time kind (`starttime:…`) opens whichever
+  /// process has its pid and start time, which can be one that took the pid
+  /// within the same clock tick: the target says so with
+  /// `raceFree === false`.
+  ///
+  /// @throws {TypeError} `ERR_INVALID_ARG_TYPE` when `id` is not a string.
+  /// @throws {TypeError} `ERR_INVALID_ARG_VALUE` when it is not an id.
+  /// @throws {Error} `ESRCH` when the process is gone, whoever has its pid
+  /// now, or the id is of another boot.
+  /// @throws {TypeError} `ERR_FEATURE_UNAVAILABLE_ON_PLATFORM` for an id of
+  /// the pidfs kind where `capabilities().pidfs` is false.
+  #[napi(factory, ts_args_type = "id: string")]
+  pub fn from_id(env: Env, id: Unknown) -> Result<KillTarget> {
+    args::string(&id, "id")
+      .and_then(|id| identity::open(&id).map(|(target, kind)| KillTarget::named(target, id, kind)))
+      .map_err(|failure| failure.into_napi(&env))
+  }
+
   /// Opens a target for any live process by its pid (an integer in
   /// 1..4194304).
   ///
@@ -229,10 +288,39 @@ impl KillTarget {
     self.pid
   }
 
-  /// True when backed by a pidfd: no signal can reach another process.
+  /// True when backed by a pidfd: no signal can reach another process. False
+  /// too for a target from `fromId` with an id of the start-time kind, which
+  /// may have opened a process that took the pid within the same tick.
   #[napi(getter)]
   pub fn race_free(&self) -> bool {
     self.race_free
+  }
+
+  /// A string that names this process and no other, on this machine, ever:
+  /// for pidfiles, logs and other programs, which open it again with
+  /// `KillTarget.fromId`. Kept after `close()`.
+  ///
+  /// `pidfs:<pid>:<inode>:<boot>` where `capabilities().pidfs` is true
+  /// (Linux ≥ 6.9): the inode every pidfd of this process shares, and no
+  /// other process of this boot has. Elsewhere `starttime:<pid>:<ticks>:<boot>`,
+  /// its start time in clock ticks, which a process that takes the pid within
+  /// the same tick shares: that kind is weaker. `<boot>` is
+  /// `/proc/sys/kernel/random/boot_id` as 32 hex digits without dashes; the
+  /// numbers are decimal. The two kinds are never equal.
+  ///
+  /// @throws {Error} `ESRCH` for an id of the start-time kind first read
+  /// after the process was reaped (read it, or close the target, before).
+  #[napi(getter)]
+  pub fn id(&self, env: &Env) -> Result<String> {
+    if let Some(id) = self.id.get() {
+      return Ok(id.clone());
+    }
+    let made = match self.target.borrow().as_deref() {
+      Some(target) => identity::of(target),
+      None => Err(Failure::IdUnknown { pid: self.pid }),
+    };
+    let id = made.map_err(|failure| failure.into_napi(env))?;
+    Ok(self.id.get_or_init(|| id).clone())
   }
 
   /// True after `close()`.
@@ -402,8 +490,7 @@ impl KillTarget {
   /// released when the object is garbage-collected.
   #[napi]
   pub fn close(&self, env: &Env) {
-    let target = self.target.borrow_mut().take();
-    if let Some(target) = target {
+    if let Some(target) = self.take() {
       target.close(env);
     }
   }
@@ -432,7 +519,7 @@ impl KillTarget {
   #[napi(well_known_symbol = "asyncDispose", ts_return_type = "Promise<void>")]
   pub fn async_dispose<'env>(&self, env: &'env Env) -> Result<PromiseRaw<'env, ()>> {
     // Not `close()`: that would stop the termination below as well.
-    let Some(target) = self.target.borrow_mut().take() else {
+    let Some(target) = self.take() else {
       return promise::resolved(env);
     };
     let id = ops::next_id();

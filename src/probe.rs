@@ -27,6 +27,8 @@ pub struct Features {
   pub exit_info: bool,
   /// `PIDFD_GET_INFO`, with the parent (Linux ≥ 6.13).
   pub pidfd_info: bool,
+  /// pidfs (Linux ≥ 6.9): each process's pidfds have an inode of its own.
+  pub pidfs: bool,
 }
 
 /// The features of this process, probed once. A probe that could not get a
@@ -66,18 +68,26 @@ fn probe_kernel() -> Option<Features> {
     sys::SIGNAL_PROCESS_GROUP,
   ));
   let pidfd_info = sys::pidfd_parent(own.as_fd()).is_ok();
+  let own_inode = inode(own.as_fd());
   // Give its descriptor back first: the exit check needs one of its own.
   drop(own);
 
   // Exit information exists only for a reaped process, so make one of our
   // own: fork a child that exits at once, reap it, ask its pidfd. This child
-  // is the only process the package ever reaps, and it is its own.
-  let exit_info = sys::fork_exiting_child().is_ok_and(|child: Pid| {
+  // is the only process the package ever reaps, and it is its own. Its
+  // pidfd also tells pidfs: an inode of its own, not the one all pidfds
+  // shared before 6.9.
+  let (exit_info, pidfs) = sys::fork_exiting_child().map_or((false, false), |child: Pid| {
     let pidfd = sys::pidfd_open(child);
     // Reap the child we forked. ECHILD would mean another waiter in this
-    // process took it first, which leaves the answer the same.
+    // process took it first, which leaves the answers the same.
     while nix::sys::wait::waitpid(child, None) == Err(nix::errno::Errno::EINTR) {}
-    pidfd.is_ok_and(|fd| matches!(sys::pidfd_exit_status(fd.as_fd()), Ok(Some(_))))
+    let Ok(fd) = pidfd else {
+      return (false, false);
+    };
+    let exit_info = matches!(sys::pidfd_exit_status(fd.as_fd()), Ok(Some(_)));
+    let pidfs = own_inode.is_some() && inode(fd.as_fd()) != own_inode;
+    (exit_info, pidfs)
   });
 
   Some(Features {
@@ -85,7 +95,12 @@ fn probe_kernel() -> Option<Features> {
     group_signal,
     exit_info,
     pidfd_info,
+    pidfs,
   })
+}
+
+fn inode(fd: std::os::fd::BorrowedFd<'_>) -> Option<u64> {
+  nix::sys::stat::fstat(fd).ok().map(|stat| stat.st_ino)
 }
 
 /// The outcome of signal 0 to our own group with `PIDFD_SIGNAL_PROCESS_GROUP`.

@@ -169,6 +169,11 @@ impl Target {
     self.pidfd.is_some()
   }
 
+  /// The kernel features this target was opened with.
+  pub fn features(&self) -> Features {
+    self.features
+  }
+
   pub fn pidfd(&self) -> Option<BorrowedFd<'_>> {
     self.pidfd.as_ref().map(AsFd::as_fd)
   }
