@@ -1,0 +1,71 @@
+// The tree-kill stand-in as its users get it: a project that installs
+// concurrently from the registry, with the one `overrides` line the README
+// gives pointed at this checkout's packed compat/tree-kill. `concurrently
+// --kill-others` then stops trees (members in new sessions included)
+// through it. Needs the npm registry; says so in its title where it is out
+// of reach.
+import { execFileSync, spawn, spawnSync } from 'node:child_process'
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+import { probePidNamespaces } from '../examples/pid-reuse.mjs'
+import { delay, exitOf, testUnless, underEmulation, withoutPidfd } from './helpers.mts'
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url))
+const CONCURRENTLY = '9.2.5'
+const registry = spawnSync('npm', ['view', `concurrently@${CONCURRENTLY}`, 'version'], { encoding: 'utf8', timeout: 30_000 })
+const noRegistry = registry.status === 0 ? null : 'the npm registry is out of reach'
+const namespace = probePidNamespaces()
+// npm install from the registry under an emulator takes minutes: natively only.
+const emulated = namespace.ok ? underEmulation(namespace) : null
+
+/** Live processes whose environment holds the marker. */
+function alive(marker: string): number[] {
+  return readdirSync('/proc')
+    .map(Number)
+    .filter((pid) => {
+      try {
+        const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+        if (stat.slice(stat.lastIndexOf(')') + 2)[0] === 'Z') return false
+        return readFileSync(`/proc/${pid}/environ`, 'utf8').includes(`KILL_TARGET_E2E=${marker}\0`)
+      } catch {
+        return false
+      }
+    })
+}
+
+testUnless([noRegistry, withoutPidfd(), emulated], `concurrently ${CONCURRENTLY} --kill-others, with tree-kill overridden to kill-target-tree-kill, leaves nothing of the trees it stops`, async (t) => {
+  t.timeout(180_000)
+  const project = mkdtempSync(join(tmpdir(), 'kill-target-concurrently-'))
+  t.teardown(() => rmSync(project, { recursive: true, force: true }))
+  const packed = execFileSync('npm', ['pack', '--silent', '--pack-destination', project, join(ROOT, 'compat/tree-kill')], { encoding: 'utf8' }).trim()
+  const manifest = {
+    name: 'uses-concurrently',
+    version: '1.0.0',
+    private: true,
+    dependencies: { concurrently: CONCURRENTLY },
+    // The README's line, with the packed stand-in for the registry's copy;
+    // its kill-target is this checkout.
+    overrides: { 'tree-kill': `file:${join(project, packed)}`, 'kill-target': `file:${ROOT}` },
+  }
+  writeFileSync(join(project, 'package.json'), JSON.stringify(manifest, null, 2))
+  execFileSync('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error'], { cwd: project, stdio: 'ignore', timeout: 120_000 })
+
+  // What concurrently itself loads as tree-kill.
+  const resolved = execFileSync(process.execPath, ['-p', "require(require.resolve('tree-kill/package.json', { paths: [require.resolve('concurrently')] })).name"], { cwd: project, encoding: 'utf8' }).trim()
+  t.is(resolved, 'kill-target-tree-kill')
+
+  const marker = String(process.pid) + Date.now()
+  const tree = "sh -c 'sleep 60 & setsid sh -c \"sleep 60 & wait\" & wait'"
+  const run = spawn(join(project, 'node_modules/.bin/concurrently'), ['--kill-others', tree, tree, 'sleep 1'], {
+    cwd: project,
+    env: { ...process.env, KILL_TARGET_E2E: marker },
+    stdio: 'ignore',
+  })
+  await exitOf(run)
+  // SIGTERM is out to every member; a moment for the last to die of it.
+  for (let i = 0; i < 50 && alive(marker).length > 0; i++) await delay(20)
+  t.deepEqual(alive(marker), [])
+})
