@@ -29,6 +29,7 @@ export function assess(results) {
     ratio('`fromPid` + `close`', 'N-API `pidfdOpen` + `closeFd`', 1.5, baselines.fromPidVsNapi),
     ratio('`fromChildProcess` + `close`', '`fromPid` + `close`', 1.3, baselines.fromChildVsFromPid),
     ratio(`\`terminate({ tree: true })\`, ${tree.members} processes`, '`tree-kill` on the same tree', 0.5, tree.ratio),
+    ratio(`\`treeKill()\` of kill-target-tree-kill, ${tree.members} processes`, '`tree-kill` on the same tree', 0.1, tree.standInRatio),
     other('native memory per waiting target', 'C heap before the targets', 'bytes', 512, scale.perWaitingTarget.native),
     other(`extra threads, ${waiting}`, 'threads before the addon loads', 'count', 0, scale.threads.during - scale.threads.beforeAddon),
     other(`idle CPU over ${idle} s, ${waiting}`, `CPU over ${idle} idle s before the waits`, 'ms', 20, scale.idleCpuMs.waiting - scale.idleCpuMs.baseline),
@@ -77,6 +78,7 @@ export function report(results) {
   }
   line(
     `terminate({ tree: true }) of ${results.tree.members} processes: ${results.tree.terminateMs.map((v) => v.toFixed(0)).join(' / ')} ms · ` +
+      `kill-target-tree-kill: ${results.tree.standInMs.map((v) => v.toFixed(0)).join(' / ')} ms · ` +
       `tree-kill: ${results.tree.treeKillMs.map((v) => v.toFixed(0)).join(' / ')} ms · ratio of medians ${x(results.tree.ratio)}`,
   )
   line(

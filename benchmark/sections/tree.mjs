@@ -1,4 +1,5 @@
-// Item 6: `terminate({ tree: true })` of a 100-process tree against the
+// Item 6: `terminate({ tree: true })` of a 100-process tree, and the
+// tree-kill stand-in's `treeKill()` (compat/tree-kill), against the
 // tree-kill package (1.2.2: a `ps --ppid` per member, then a kill by number
 // each) on an identical tree: a shell leading 9 shells of 10 sleeps each.
 // Timed from the call until the last member is gone, seen the same way for
@@ -6,11 +7,24 @@
 // Batches alternate ABBA.
 
 import { spawn } from 'node:child_process'
+import { mkdirSync, symlinkSync } from 'node:fs'
 import { createRequire } from 'node:module'
+import { fileURLToPath } from 'node:url'
 
 import { check, median, settle, sleep } from '../lib/harness.mjs'
 
-const treeKill = createRequire(import.meta.url)('tree-kill')
+const require = createRequire(import.meta.url)
+const treeKill = require('tree-kill')
+// The stand-in resolves `kill-target` as an installed dependency: here,
+// this checkout.
+const COMPAT = fileURLToPath(new URL('../../compat/tree-kill/', import.meta.url))
+mkdirSync(`${COMPAT}node_modules`, { recursive: true })
+try {
+  symlinkSync('../../..', `${COMPAT}node_modules/kill-target`)
+} catch (error) {
+  if (error.code !== 'EEXIST') throw error
+}
+const standIn = require(COMPAT)
 const SHAPE = "for i in 1 2 3 4 5 6 7 8 9; do sh -c 'for j in 0 1 2 3 4 5 6 7 8 9; do sleep 60 & done; wait' & done; wait"
 const MEMBERS = 99
 
@@ -32,7 +46,8 @@ async function batch(KillTarget, mode) {
     const result = await target.terminate({ tree: true })
     check(result.processes === MEMBERS + 1, `terminate({ tree: true }) signalled ${result.processes}`)
   } else {
-    await new Promise((resolve, reject) => treeKill(root.pid, 'SIGTERM', (error) => (error ? reject(error) : resolve())))
+    const kill = mode === 'standIn' ? standIn : treeKill
+    await new Promise((resolve, reject) => kill(root.pid, 'SIGTERM', (error) => (error ? reject(error) : resolve())))
   }
   await gone
   const ms = performance.now() - t0
@@ -41,13 +56,16 @@ async function batch(KillTarget, mode) {
 }
 
 export async function tree({ KillTarget, quick }) {
-  const ms = { terminate: [], treeKill: [] }
-  const order = quick ? ['treeKill', 'terminate'] : ['treeKill', 'terminate', 'terminate', 'treeKill', 'terminate', 'treeKill']
+  const ms = { terminate: [], standIn: [], treeKill: [] }
+  const round = ['treeKill', 'terminate', 'standIn']
+  const order = quick ? round : [...round, ...round.slice().reverse(), ...round]
   for (const mode of order) ms[mode].push(await batch(KillTarget, mode))
   return {
     members: MEMBERS + 1,
     terminateMs: ms.terminate,
+    standInMs: ms.standIn,
     treeKillMs: ms.treeKill,
     ratio: median(ms.terminate) / median(ms.treeKill),
+    standInRatio: median(ms.standIn) / median(ms.treeKill),
   }
 }
