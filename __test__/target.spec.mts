@@ -222,8 +222,14 @@ test('nothing here reaps: Node still sees the exit code of a child we waited on'
 // A mount namespace whose /proc is an empty tmpfs, as with hidepid, chroots
 // and some sandboxes: parentage must come from the kernel, not from /proc.
 const procHidden = spawnSync('unshare', ['--mount', '--fork', 'sh', '-c', 'mount -t tmpfs none /proc && ! test -e /proc/self'], { stdio: 'ignore' })
+// A Node whose loader finds its own libraries through /proc (the musl
+// build's $ORIGIN) cannot start there at all.
+const nodeWithoutProc = spawnSync('unshare', ['--mount', '--fork', 'sh', '-c', 'mount -t tmpfs none /proc && exec "$0" -e 0', process.execPath], { stdio: 'ignore' })
 testUnless(
-  [procHidden.status === 0 ? null : 'mount namespaces are not permitted here (unshare --mount)'],
+  [
+    procHidden.status === 0 ? null : 'mount namespaces are not permitted here (unshare --mount)',
+    nodeWithoutProc.status === 0 ? null : 'this Node cannot start without /proc (its loader finds its libraries through it)',
+  ],
   'fromChildProcess refuses a pid that names a live process other than its child, even where /proc is hidden',
   (t) => {
     const script = `const { KillTarget } = require(${JSON.stringify(fileURLToPath(new URL('../index.js', import.meta.url)))})

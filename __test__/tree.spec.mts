@@ -54,8 +54,16 @@ async function tree(t: ExecutionContext, script: string, count: number, options 
   const target = KillTarget.fromChildProcess(root)
   // Seconds where each spawn is emulated (test:kernels); moments elsewhere.
   for (const deadline = Date.now() + 60_000; Date.now() < deadline && alive(marker).length < count; ) await delay(10)
+  // What a failed test left, found by its marker and killed through a
+  // target: one that has exited since the listing is simply gone.
   t.teardown(() => {
-    for (const pid of alive(marker)) process.kill(pid, 'SIGKILL')
+    for (const pid of alive(marker)) {
+      try {
+        KillTarget.fromPid(pid).signal('SIGKILL')
+      } catch {
+        // gone since the listing
+      }
+    }
   })
   return { root, target, marker }
 }

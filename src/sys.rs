@@ -12,8 +12,8 @@
 
 use std::io;
 #[cfg(target_os = "linux")]
-use std::os::fd::FromRawFd;
-use std::os::fd::{AsRawFd, BorrowedFd, OwnedFd};
+use std::os::fd::{AsRawFd, FromRawFd};
+use std::os::fd::{BorrowedFd, OwnedFd};
 
 #[cfg(target_os = "linux")]
 use libc::c_long;

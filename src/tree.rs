@@ -150,10 +150,8 @@ fn threads_children(pid: Pid) -> io::Result<Vec<Pid>> {
 
 /// Whether this kernel lacks `/proc/<pid>/task/<tid>/children`.
 fn has_no_children_files() -> bool {
-  std::fs::metadata("/proc/self/task").is_ok() && {
-    let tid = nix::unistd::gettid();
-    std::fs::metadata(format!("/proc/self/task/{tid}/children")).is_err()
-  }
+  std::fs::metadata("/proc/self/task").is_ok()
+    && std::fs::metadata("/proc/thread-self/children").is_err()
 }
 
 fn scan_for_children(parent: Pid) -> Vec<Pid> {
