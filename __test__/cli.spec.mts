@@ -35,13 +35,13 @@ function failed(t: ExecutionContext, result: Run, status: number, pattern: RegEx
 }
 
 test('id <pid> prints the id of a live process, as target.id does', async (t) => {
-  const child = sleeper(t)
+  const child = sleeper(t, {}, 600)
   const result = await run(['id', String(child.pid)])
   t.deepEqual(result, { status: 0, stdout: `${KillTarget.fromChildProcess(child).id}\n`, stderr: '' })
 })
 
 test('stop <id> terminates the process: SIGTERM, exit status 0', async (t) => {
-  const child = sleeper(t)
+  const child = sleeper(t, {}, 600)
   const result = await run(['stop', KillTarget.fromChildProcess(child).id])
   t.deepEqual(result, { status: 0, stdout: '', stderr: '' })
   t.deepEqual(await exitOf(child), [null, 'SIGTERM'])
@@ -73,7 +73,7 @@ test('stop --tree stops the descendants too; --group the process group', async (
 
 test('signal <id> <SIGNAL> sends one signal, by name, without SIG, or by number', async (t) => {
   for (const [signal, name] of [['SIGUSR1', 'SIGUSR1'], ['HUP', 'SIGHUP'], ['10', 'SIGUSR1']]) {
-    const child = sleeper(t)
+    const child = sleeper(t, {}, 600)
     const result = await run(['signal', KillTarget.fromChildProcess(child).id, signal])
     t.deepEqual(result, { status: 0, stdout: '', stderr: '' }, signal)
     t.deepEqual(await exitOf(child), [null, name])
@@ -81,7 +81,7 @@ test('signal <id> <SIGNAL> sends one signal, by name, without SIG, or by number'
 })
 
 test('a stale id left in a file: stop and signal exit 3, as does id of a pid nobody has', async (t) => {
-  const child = sleeper(t)
+  const child = sleeper(t, {}, 600)
   const file = join(mkdtempSync(join(tmpdir(), 'kill-target-cli-')), 'server.id')
   writeFileSync(file, KillTarget.fromChildProcess(child).id)
   child.kill('SIGKILL')
@@ -93,7 +93,7 @@ test('a stale id left in a file: stop and signal exit 3, as does id of a pid nob
 })
 
 test('bad usage exits 2 with one line on stderr', async (t) => {
-  const child = sleeper(t)
+  const child = sleeper(t, {}, 600)
   const id = KillTarget.fromChildProcess(child).id
   const cases: [string[], RegExp][] = [
     [[], /command is missing/],
