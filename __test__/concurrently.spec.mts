@@ -5,13 +5,13 @@
 // through it. Needs the npm registry; says so in its title where it is out
 // of reach.
 import { execFileSync, spawn, spawnSync } from 'node:child_process'
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 import { probePidNamespaces } from '../examples/pid-reuse.mjs'
-import { delay, exitOf, testUnless, underEmulation, withoutPidfd } from './helpers.mts'
+import { carrying, delay, exitOf, testUnless, underEmulation, withoutPidfd } from './helpers.mts'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 const CONCURRENTLY = '9.2.5'
@@ -21,20 +21,8 @@ const namespace = probePidNamespaces()
 // npm install from the registry under an emulator takes minutes: natively only.
 const emulated = namespace.ok ? underEmulation(namespace) : null
 
-/** Live processes whose environment holds the marker. */
-function alive(marker: string): number[] {
-  return readdirSync('/proc')
-    .map(Number)
-    .filter((pid) => {
-      try {
-        const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
-        if (stat.slice(stat.lastIndexOf(')') + 2)[0] === 'Z') return false
-        return readFileSync(`/proc/${pid}/environ`, 'utf8').includes(`KILL_TARGET_E2E=${marker}\0`)
-      } catch {
-        return false
-      }
-    })
-}
+/** Live processes (not zombies) that carry this run's marker. */
+const alive = (marker: string) => carrying('KILL_TARGET_E2E', marker)
 
 testUnless([noRegistry, withoutPidfd(), emulated], `concurrently ${CONCURRENTLY} --kill-others, with tree-kill overridden to kill-target-tree-kill, leaves nothing of the trees it stops`, async (t) => {
   t.timeout(180_000)

@@ -69,6 +69,24 @@ export function running(pid: number): boolean {
   }
 }
 
+/**
+ * Live processes (not zombies) other than this one whose environment holds
+ * `variable=value`: how tests find what is left of a tree, by a marker every
+ * member inherits rather than by pids that may be anyone's by then.
+ */
+export function carrying(variable: string, value: string): number[] {
+  return readdirSync('/proc')
+    .map(Number)
+    .filter((pid) => {
+      if (!pid || pid === process.pid || !running(pid)) return false
+      try {
+        return readFileSync(`/proc/${pid}/environ`, 'utf8').includes(`${variable}=${value}\0`)
+      } catch {
+        return false // gone since the listing
+      }
+    })
+}
+
 /** Open descriptors of this process. */
 export function openFds(): number {
   return readdirSync('/proc/self/fd').length

@@ -3,14 +3,14 @@
 // "nothing is left" is checked by looking for live processes with that
 // marker, not by remembered pids (which could be anyone's by then).
 import { randomUUID } from 'node:crypto'
-import { readdirSync, readFileSync } from 'node:fs'
+import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 
 import test, { type ExecutionContext } from 'ava'
 
 import { KillTarget } from '../index.js'
 import { probePidNamespaces, runInPidNamespace } from '../examples/pid-reuse.mjs'
-import { delay, exitOf, scaled, shell, sleeper, testUnless, underEmulation, withoutPidfd } from './helpers.mts'
+import { carrying, delay, exitOf, scaled, shell, sleeper, testUnless, underEmulation, withoutPidfd } from './helpers.mts'
 
 const namespace = probePidNamespaces()
 const noNamespaces = namespace.ok ? null : `PID namespaces are not permitted here (${namespace.reason})`
@@ -18,22 +18,8 @@ const emulated = namespace.ok ? underEmulation(namespace) : null
 const TREES = scaled(200, 2000)
 const REUSE = fileURLToPath(new URL('fixtures/tree-reuse.mjs', import.meta.url))
 
-/** Live processes (not zombies) whose environment holds `marker`. */
-function alive(marker: string): number[] {
-  const found: number[] = []
-  for (const entry of readdirSync('/proc')) {
-    const pid = Number(entry)
-    if (!pid || pid === process.pid) continue
-    try {
-      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
-      if (stat.slice(stat.lastIndexOf(')') + 2)[0] === 'Z') continue
-      if (readFileSync(`/proc/${pid}/environ`, 'utf8').includes(`KILL_TARGET_TREE=${marker}\0`)) found.push(pid)
-    } catch {
-      // gone since the listing
-    }
-  }
-  return found
-}
+/** Live processes (not zombies) that carry this tree marker. */
+const alive = (marker: string) => carrying('KILL_TARGET_TREE', marker)
 
 /** States (`S`, `T`, …) of the live processes that carry `marker`. */
 function states(marker: string): string[] {
