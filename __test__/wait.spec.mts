@@ -95,6 +95,34 @@ test('waitForExit resolves false when the timeout passes first, and the process 
   t.is(child.exitCode, null)
 })
 
+/**
+ * Holds the event loop, as a long synchronous task or a slow machine would,
+ * until `done()` and at least `ms` have passed: timers due meanwhile then run
+ * in the same loop turn as the I/O that became ready before them, and first.
+ */
+function blockUntil(done: () => boolean, ms: number) {
+  const until = Date.now() + ms
+  while (Date.now() < until || !done()) {}
+}
+
+test('a time limit that passes while the loop is blocked does not hide an exit that came before it', async (t) => {
+  const child = sleeper(t)
+  const target = KillTarget.fromChildProcess(child)
+  const waiting = target.waitForExit({ timeout: 50 })
+  target.signal('SIGKILL')
+  blockUntil(() => !target.isAlive(), 200)
+  t.true(await waiting)
+})
+
+test('terminate: an exit not yet read when the grace period ends is not forced', async (t) => {
+  const child = sleeper(t)
+  const target = KillTarget.fromChildProcess(child)
+  const terminating = target.terminate({ forceKillAfterDelay: 50 })
+  blockUntil(() => !target.isAlive(), 200)
+  assertObeyed(t, await terminating)
+  t.deepEqual(await exitOf(child), [null, 'SIGTERM'])
+})
+
 test('waitForExit resolves at once for a process that has already exited', async (t) => {
   const child = sleeper(t)
   const target = KillTarget.fromChildProcess(child)

@@ -169,6 +169,17 @@ impl Terminate {
     }
   }
 
+  /// Drops from `remaining` the members whose exit is known but not yet
+  /// delivered.
+  fn forget_exited(&mut self) -> Result<(), Failure> {
+    for member in &self.members {
+      if self.remaining.contains(&member.pid()) && member.has_exited()? {
+        self.remaining.remove(&member.pid());
+      }
+    }
+    Ok(())
+  }
+
   fn arm(&mut self, env: &Env, id: u64, after: Duration) -> Result<(), Failure> {
     let timer = Timer::new(env, after, move |env| ops::deliver(env, id, Event::Timer));
     let pid = self.members[0].pid();
@@ -211,19 +222,26 @@ impl Operation for Terminate {
           false => return false,
         }
       }
-      Event::Timer => match self.grace.take() {
-        Some(grace) => {
-          let killed = self.send_all(Signal::SIGKILL, true).and_then(|delivered| {
-            self.forced = !delivered.is_empty();
-            self.arm(env, id, grace.max(KILL_SETTLE))
-          });
-          match killed {
-            Ok(()) => return false,
-            Err(failure) => Err(failure),
+      // libuv runs due timers before it polls: after a blocked turn an exit
+      // can sit unread. The pidfds have the answer, so that nobody who has
+      // exited is forced or reported alive.
+      Event::Timer => match self.forget_exited() {
+        Err(failure) => Err(failure),
+        Ok(()) if self.remaining.is_empty() => Ok(true),
+        Ok(()) => match self.grace.take() {
+          Some(grace) => {
+            let killed = self.send_all(Signal::SIGKILL, true).and_then(|delivered| {
+              self.forced = !delivered.is_empty();
+              self.arm(env, id, grace.max(KILL_SETTLE))
+            });
+            match killed {
+              Ok(()) => return false,
+              Err(failure) => Err(failure),
+            }
           }
-        }
-        // SIGKILL went out a while ago and a member is still there.
-        None => Ok(false),
+          // SIGKILL went out a while ago and a member is still there.
+          None => Ok(false),
+        },
       },
       Event::Closed => Err(Failure::ClosedWhileWaiting {
         pid: self.members[0].pid().as_raw(),

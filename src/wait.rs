@@ -62,7 +62,12 @@ impl Operation for Wait {
     let promise = self.promise.take().expect("a wait settles once");
     match event {
       Event::Exited { .. } => promise.resolve(env, true),
-      Event::Timer => promise.resolve(env, false),
+      // libuv runs due timers before it polls: after a blocked turn the
+      // limit can fire while the exit sits unread. The pidfd has the answer.
+      Event::Timer => match self.target.has_exited() {
+        Ok(exited) => promise.resolve(env, exited),
+        Err(failure) => promise.reject(env, failure, &[]),
+      },
       Event::Closed => {
         let pid = self.target.pid().as_raw();
         promise.reject(env, Failure::ClosedWhileWaiting { pid }, &[]);
