@@ -17,21 +17,21 @@ use std::io;
 use nix::unistd::Pid;
 
 use crate::errors::Failure;
+use crate::process::{self, Process};
 use crate::signal::Signal;
-use crate::target::{self, Target};
 
 /// What a walk found below `root`.
 pub struct Walk {
   /// The descendants, not `root` itself, parents before their children.
   /// With `stop`, each was sent SIGSTOP.
-  pub members: Vec<Target>,
+  pub members: Vec<Process>,
   /// With `stop`: whether `root` was unreaped and got its SIGSTOP.
   pub stopped_root: bool,
 }
 
 /// Finds the descendants of `root`; with `stop`, freezes them as it goes.
 /// A failure leaves nothing stopped: what was stopped gets SIGCONT back.
-pub fn walk(root: &Target, stop: bool) -> Result<Walk, Failure> {
+pub fn walk(root: &Process, stop: bool) -> Result<Walk, Failure> {
   let mut walk = Walk {
     members: Vec::new(),
     stopped_root: false,
@@ -50,54 +50,56 @@ pub fn walk(root: &Target, stop: bool) -> Result<Walk, Failure> {
   }
 }
 
-fn find(root: &Target, stop: bool, walk: &mut Walk) -> Result<(), Failure> {
+fn find(root: &Process, stop: bool, walk: &mut Walk) -> Result<(), Failure> {
   walk.stopped_root = stop && root.signal(Signal::SIGSTOP)?;
-  let members = &mut walk.members;
-  let mut held: HashSet<Pid> = HashSet::from([root.pid()]);
-  loop {
-    let before = members.len();
-    // Parents before children: each member found is listed in its turn.
-    // In each further pass every held process is listed again: one that
-    // forked after its listing, before its SIGSTOP, shows the child now.
-    let mut next = 0;
-    while next <= members.len() {
-      let parent = match next {
-        0 => root.pid(),
-        i => members[i - 1].pid(),
-      };
-      next += 1;
-      for pid in children_of(parent) {
-        if held.contains(&pid) {
-          continue;
-        }
-        let Some(child) = confirm(root, members, parent, pid)? else {
-          continue;
-        };
-        held.insert(pid);
-        members.push(child);
-        if stop {
-          members
-            .last()
-            .expect("just pushed")
-            .signal(Signal::SIGSTOP)?;
-        }
+  // Without the freeze one pass is all a snapshot can be. With it, each
+  // further pass lists every held process again: one that forked after
+  // its listing, before its SIGSTOP, shows the child now.
+  while grow(root, &mut walk.members, stop)? > 0 && stop {}
+  Ok(())
+}
+
+/// One pass over `root` and the `members` already held below it, parents
+/// before children: each child not yet held is confirmed and added (with
+/// `stop`, stopped), and is listed in its turn. Returns how many were added.
+pub fn grow(root: &Process, members: &mut Vec<Process>, stop: bool) -> Result<usize, Failure> {
+  let before = members.len();
+  let mut held: HashSet<Pid> = std::iter::once(root)
+    .chain(members.iter())
+    .map(Process::pid)
+    .collect();
+  let mut next = 0;
+  while next <= members.len() {
+    let parent = match next {
+      0 => root.pid(),
+      i => members[i - 1].pid(),
+    };
+    next += 1;
+    for pid in children_of(parent) {
+      if held.contains(&pid) {
+        continue;
       }
-    }
-    // Without the freeze one pass is all a snapshot can be.
-    if members.len() == before || !stop {
-      return Ok(());
+      let Some(child) = confirm(root, members, parent, pid)? else {
+        continue;
+      };
+      if stop {
+        child.signal(Signal::SIGSTOP)?;
+      }
+      held.insert(pid);
+      members.push(child);
     }
   }
+  Ok(members.len() - before)
 }
 
 /// The process `pid` names now, if it is a child of the held `parent`.
 fn confirm(
-  root: &Target,
-  members: &[Target],
+  root: &Process,
+  members: &[Process],
   parent: Pid,
   pid: Pid,
-) -> Result<Option<Target>, Failure> {
-  let child = match Target::open(pid) {
+) -> Result<Option<Process>, Failure> {
+  let child = match Process::open(pid) {
     Ok(child) => child,
     // Gone since the listing.
     Err(Failure::Sys {
@@ -161,6 +163,6 @@ fn scan_for_children(parent: Pid) -> Vec<Pid> {
   entries
     .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse().ok())
     .map(Pid::from_raw)
-    .filter(|&pid| target::parent_by_number(pid) == Some(parent))
+    .filter(|&pid| process::parent_by_number(pid) == Some(parent))
     .collect()
 }
