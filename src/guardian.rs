@@ -16,11 +16,13 @@ use kill_target_guardian::{Message, READY, SOCKET_FD};
 use nix::errno::Errno;
 use nix::fcntl::{open, OFlag};
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+use nix::spawn::{posix_spawn, PosixSpawnAttr, PosixSpawnFileActions, PosixSpawnFlags};
 use nix::sys::signal::SigSet;
-use nix::sys::socket::{recvmsg, sendmsg, socketpair, AddressFamily, ControlMessage, MsgFlags, SockFlag, SockType};
+use nix::sys::socket::{
+  recvmsg, sendmsg, socketpair, AddressFamily, ControlMessage, MsgFlags, SockFlag, SockType,
+};
 use nix::sys::stat::Mode;
 use nix::sys::wait::{waitid, Id, WaitPidFlag, WaitStatus};
-use nix::spawn::{posix_spawn, PosixSpawnAttr, PosixSpawnFileActions, PosixSpawnFlags};
 use nix::unistd::getpid;
 
 use crate::process::Process;
@@ -46,7 +48,10 @@ pub fn executable() -> Result<PathBuf, String> {
     return Ok(path.into());
   }
   let addon = sys::own_file().ok_or("the addon cannot tell where it was loaded from")?;
-  let name = addon.file_name().map(OsStrExt::as_bytes).unwrap_or_default();
+  let name = addon
+    .file_name()
+    .map(OsStrExt::as_bytes)
+    .unwrap_or_default();
   let platform = name
     .strip_prefix(b"kill-target.")
     .and_then(|rest| rest.strip_suffix(b".node"))
@@ -67,9 +72,13 @@ impl Guardian {
   /// pidfd and waits for its `READY`.
   pub fn start(path: &Path) -> Result<Guardian, String> {
     let failed = |what: &str, errno: Errno| format!("{what} {}: {}", path.display(), errno.desc());
-    let (ours, theirs) =
-      socketpair(AddressFamily::Unix, SockType::SeqPacket, None, SockFlag::SOCK_CLOEXEC)
-        .map_err(|e| failed("socketpair for", e))?;
+    let (ours, theirs) = socketpair(
+      AddressFamily::Unix,
+      SockType::SeqPacket,
+      None,
+      SockFlag::SOCK_CLOEXEC,
+    )
+    .map_err(|e| failed("socketpair for", e))?;
     let pid = spawn(path, &theirs).map_err(|e| failed("cannot start", e))?;
     drop(theirs);
     // Our unreaped child: its pid cannot name anyone else yet.
@@ -94,7 +103,8 @@ impl Guardian {
 
   /// Sends the program's pidfd and waits for the answer.
   fn hand_over(&self) -> Result<(), Errno> {
-    let own = sys::pidfd_open(getpid()).map_err(|e| Errno::from_raw(e.raw_os_error().unwrap_or(0)))?;
+    let own =
+      sys::pidfd_open(getpid()).map_err(|e| Errno::from_raw(e.raw_os_error().unwrap_or(0)))?;
     self.send(Message::Program, Some(own.as_fd()))?;
     let mut fds = [PollFd::new(self.socket.as_fd(), PollFlags::POLLIN)];
     if poll(&mut fds, PollTimeout::from(START_TIMEOUT_MS))? == 0 {
@@ -102,7 +112,12 @@ impl Guardian {
     }
     let mut answer = [0u8; 1];
     let mut iov = [IoSliceMut::new(&mut answer)];
-    let received = recvmsg::<()>(self.socket.as_raw_fd(), &mut iov, None, MsgFlags::MSG_DONTWAIT)?;
+    let received = recvmsg::<()>(
+      self.socket.as_raw_fd(),
+      &mut iov,
+      None,
+      MsgFlags::MSG_DONTWAIT,
+    )?;
     match (received.bytes, answer[0]) {
       (1, READY) => Ok(()),
       _ => Err(Errno::ECONNRESET),
@@ -114,7 +129,10 @@ impl Guardian {
   pub fn send(&self, message: Message, pidfd: Option<BorrowedFd>) -> Result<(), Errno> {
     let record = message.encode();
     let fds = pidfd.map(|fd| [fd.as_raw_fd()]);
-    let rights: Vec<ControlMessage> = fds.iter().map(|fds| ControlMessage::ScmRights(fds)).collect();
+    let rights: Vec<ControlMessage> = fds
+      .iter()
+      .map(|fds| ControlMessage::ScmRights(fds))
+      .collect();
     loop {
       match sendmsg::<()>(
         self.socket.as_raw_fd(),
@@ -164,7 +182,11 @@ fn spawn(path: &Path, socket: &OwnedFd) -> Result<nix::unistd::Pid, Errno> {
   // dup2 onto itself would keep close-on-exec: a copy (numbered above
   // SOCKET_FD, which the socket holds) goes instead.
   let moved = match socket.as_raw_fd() == SOCKET_FD {
-    true => Some(socket.try_clone().map_err(|e| Errno::from_raw(e.raw_os_error().unwrap_or(0)))?),
+    true => Some(
+      socket
+        .try_clone()
+        .map_err(|e| Errno::from_raw(e.raw_os_error().unwrap_or(0)))?,
+    ),
     false => None,
   };
   let socket = moved.as_ref().unwrap_or(socket).as_raw_fd();

@@ -17,8 +17,8 @@ use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-pub use kill_target_guardian::Options;
 use kill_target_guardian::Message;
+pub use kill_target_guardian::Options;
 use nix::errno::Errno;
 use nix::sys::epoll::{Epoll, EpollCreateFlags, EpollEvent, EpollFlags, EpollTimeout};
 use nix::sys::eventfd::{EfdFlags, EventFd};
@@ -83,7 +83,13 @@ pub fn arm(process: &Process, options: Options) -> Result<u64, Failure> {
   let id = keeper.last;
   if let Some(guardian) = &keeper.guardian {
     // A guardian that has just died is replaced, and told, by the keeper.
-    let _ = guardian.send(Message::Hold { arming: id, options }, Some(pidfd));
+    let _ = guardian.send(
+      Message::Hold {
+        arming: id,
+        options,
+      },
+      Some(pidfd),
+    );
   }
   keeper.hold(id, &held)?;
   keeper.armings.insert(
@@ -95,7 +101,10 @@ pub fn arm(process: &Process, options: Options) -> Result<u64, Failure> {
     },
   );
   if options.tree {
-    keeper.nudge.write(1).map_err(|e| sys_failure("write", e, process))?;
+    keeper
+      .nudge
+      .write(1)
+      .map_err(|e| sys_failure("write", e, process))?;
   }
   Ok(id)
 }
@@ -112,7 +121,13 @@ pub fn update(id: u64, options: Options) -> bool {
   };
   arming.options = options;
   if let Some(guardian) = &keeper.guardian {
-    let _ = guardian.send(Message::Update { arming: id, options }, None);
+    let _ = guardian.send(
+      Message::Update {
+        arming: id,
+        options,
+      },
+      None,
+    );
   }
   if options.tree {
     let _ = keeper.nudge.write(1);
@@ -139,7 +154,9 @@ pub fn disarm(id: u64) {
 fn lock() -> MutexGuard<'static, Option<Keeper>> {
   // A panic elsewhere cannot leave the maps half-changed in a way that
   // matters more than losing every arming would.
-  KEEPER.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+  KEEPER
+    .lock()
+    .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// The keeper, started on first use: guardian, epoll set, thread.
@@ -152,8 +169,13 @@ fn keeper() -> Result<MutexGuard<'static, Option<Keeper>>, Failure> {
     let unsupported = |what: &str, errno: Errno| {
       Failure::KillOnExitUnsupported(format!("{what}: {}", errno.desc()))
     };
-    let epoll = Arc::new(Epoll::new(EpollCreateFlags::EPOLL_CLOEXEC).map_err(|e| unsupported("epoll_create1", e))?);
-    let nudge = Arc::new(EventFd::from_flags(EfdFlags::EFD_CLOEXEC | EfdFlags::EFD_NONBLOCK).map_err(|e| unsupported("eventfd", e))?);
+    let epoll = Arc::new(
+      Epoll::new(EpollCreateFlags::EPOLL_CLOEXEC).map_err(|e| unsupported("epoll_create1", e))?,
+    );
+    let nudge = Arc::new(
+      EventFd::from_flags(EfdFlags::EFD_CLOEXEC | EfdFlags::EFD_NONBLOCK)
+        .map_err(|e| unsupported("eventfd", e))?,
+    );
     watch(&epoll, guardian.pidfd()).map_err(|e| unsupported("epoll_ctl", e))?;
     watch(&epoll, nudge.as_fd()).map_err(|e| unsupported("epoll_ctl", e))?;
     let thread = (Arc::clone(&epoll), Arc::clone(&nudge));
@@ -174,7 +196,10 @@ fn keeper() -> Result<MutexGuard<'static, Option<Keeper>>, Failure> {
 }
 
 fn watch(epoll: &Epoll, fd: BorrowedFd) -> Result<(), Errno> {
-  epoll.add(fd, EpollEvent::new(EpollFlags::EPOLLIN, fd.as_raw_fd() as u64))
+  epoll.add(
+    fd,
+    EpollEvent::new(EpollFlags::EPOLLIN, fd.as_raw_fd() as u64),
+  )
 }
 
 fn sys_failure(syscall: &'static str, errno: Errno, process: &Process) -> Failure {
@@ -224,7 +249,10 @@ impl Keeper {
         true => self.armings.remove(&id).map(|arming| arming.root),
         // A member stands in for it: `tree::grow` lists the children of
         // every process held, whichever is the root.
-        false => Some(std::mem::replace(&mut arming.root, arming.members.remove(0))),
+        false => Some(std::mem::replace(
+          &mut arming.root,
+          arming.members.remove(0),
+        )),
       }
     } else {
       let Some(at) = arming.members.iter().position(is_fd) else {
@@ -243,7 +271,11 @@ impl Keeper {
   /// Each armed tree, one pass: new members are held and handed over.
   fn walk(&mut self) {
     let mut found = Vec::new();
-    for (&id, arming) in self.armings.iter_mut().filter(|(_, arming)| arming.options.tree) {
+    for (&id, arming) in self
+      .armings
+      .iter_mut()
+      .filter(|(_, arming)| arming.options.tree)
+    {
       let before = arming.members.len();
       // A failed pass (no descriptors left) is tried again next time.
       let _ = tree::grow(&arming.root, &mut arming.members, false);
@@ -255,7 +287,13 @@ impl Keeper {
       let pidfd = member.pidfd().expect("walked members are held by pidfd");
       let (options, raw) = (arming.options, pidfd.as_raw_fd());
       if let Some(guardian) = &self.guardian {
-        let _ = guardian.send(Message::Hold { arming: id, options }, Some(pidfd));
+        let _ = guardian.send(
+          Message::Hold {
+            arming: id,
+            options,
+          },
+          Some(pidfd),
+        );
       }
       if watch(&self.epoll, pidfd).is_ok() {
         self.by_fd.insert(raw, id);
@@ -347,7 +385,9 @@ fn run(epoll: &Epoll, nudge: &EventFd) {
 pub fn options(signal: i32, force_kill_after: Option<Duration>, tree: bool) -> Options {
   Options {
     signal,
-    force_kill_after_ms: force_kill_after.map_or(0, |delay| delay.as_millis().clamp(1, u32::MAX as u128) as u32),
+    force_kill_after_ms: force_kill_after.map_or(0, |delay| {
+      delay.as_millis().clamp(1, u32::MAX as u128) as u32
+    }),
     tree,
   }
 }

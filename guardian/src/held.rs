@@ -136,8 +136,13 @@ impl Held {
       }
       (Message::Release { arming }, None) => {
         self.armings.remove(&arming);
-        // Closing a pidfd takes it out of the epoll set too.
-        self.processes.retain(|_, process| process.arming != arming);
+        let epoll = &self.epoll;
+        self
+          .processes
+          .retain(|_, process| match process.arming == arming {
+            true => !unwatch(epoll, &process.pidfd),
+            false => true,
+          });
       }
       _ => {}
     }
@@ -150,6 +155,7 @@ impl Held {
     let Some(process) = self.processes.remove(&fd) else {
       return;
     };
+    unwatch(&self.epoll, &process.pidfd);
     if !self
       .processes
       .values()
@@ -234,4 +240,13 @@ impl Held {
 fn watch(epoll: &Epoll, fd: &OwnedFd) -> io::Result<()> {
   let event = EpollEvent::new(EpollFlags::EPOLLIN, fd.as_raw_fd() as u64);
   Ok(epoll.add(fd, event)?)
+}
+
+/// Out of the epoll set before the pidfd closes: the program still holds the
+/// same open file, which would keep the registration, and its key, alive.
+/// Always true, for `retain`.
+fn unwatch(epoll: &Epoll, fd: &OwnedFd) -> bool {
+  // Fails only for a descriptor not in the set, which is then not watched.
+  let _ = epoll.delete(fd);
+  true
 }
