@@ -17,6 +17,7 @@ else
   platform=$(node -p "[process.platform, process.arch,
     process.report.getReport().header.glibcVersionRuntime ? 'gnu' : 'musl'].join('-')")
 fi
-source="$ROOT/$dir/$profile/kill-target-guardian"
-[[ -x $source ]] || { echo "guardian.sh: $dir/$profile/kill-target-guardian was not built" >&2; exit 1; }
+[[ $dir == /* ]] || dir="$ROOT/$dir"
+source="$dir/$profile/kill-target-guardian"
+[[ -x $source ]] || { echo "guardian.sh: $source was not built" >&2; exit 1; }
 install -m 0755 "$source" "$ROOT/kill-target-guardian.$platform"

@@ -76,6 +76,8 @@ phase_cargo_build() {
     build_std "$arch" "$zig_bin"
   fi
   check_artifact "$artifact"
+  bash "$ROOT/scripts/guardian.sh" release "linux-$arch-musl" "$MUSL_TARGET_DIR/$(triple "$arch")"
+  check_artifact "$ROOT/kill-target-guardian.linux-$arch-musl"
 }
 
 build_std() {
