@@ -45,6 +45,8 @@ struct Keeper {
   /// The arming of each held process, by its pidfd's number (its epoll key).
   by_fd: HashMap<RawFd, u64>,
   epoll: Arc<Epoll>,
+  /// The `/proc` files of the armed trees' members, kept open between walks.
+  listings: tree::Listings,
   /// Wakes the keeper thread from an untimed wait: a tree was armed.
   nudge: Arc<EventFd>,
   last: u64,
@@ -187,6 +189,7 @@ fn keeper() -> Result<MutexGuard<'static, Option<Keeper>>, Failure> {
       guardian: Some(guardian),
       armings: HashMap::new(),
       by_fd: HashMap::new(),
+      listings: tree::Listings::kept(),
       epoll,
       nudge,
       last: 0,
@@ -224,6 +227,7 @@ impl Keeper {
     let pidfd = process.pidfd().expect("armed processes are held by pidfd");
     let _ = self.epoll.delete(pidfd);
     self.by_fd.remove(&pidfd.as_raw_fd());
+    self.listings.forget(process.pid());
   }
 
   fn walks_trees(&self) -> bool {
@@ -271,6 +275,7 @@ impl Keeper {
   /// Each armed tree, one pass: new members are held and handed over.
   fn walk(&mut self) {
     let mut found = Vec::new();
+    let listings = &mut self.listings;
     for (&id, arming) in self
       .armings
       .iter_mut()
@@ -278,7 +283,7 @@ impl Keeper {
     {
       let before = arming.members.len();
       // A failed pass (no descriptors left) is tried again next time.
-      let _ = tree::grow(&arming.root, &mut arming.members, false);
+      let _ = tree::grow(&arming.root, &mut arming.members, false, listings);
       found.extend((before..arming.members.len()).map(|at| (id, at)));
     }
     for (id, at) in found {

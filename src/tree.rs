@@ -11,8 +11,12 @@
 //! cannot fork, and while it is stopped its children are not reparented, so
 //! the walk ends with the whole tree held and frozen.
 
-use std::collections::HashSet;
+use std::collections::hash_map::Entry;
+use std::collections::{HashMap, HashSet};
+use std::fs::File;
 use std::io;
+use std::os::unix::fs::{FileExt, MetadataExt};
+use std::path::Path;
 
 use nix::unistd::Pid;
 
@@ -55,14 +59,20 @@ fn find(root: &Process, stop: bool, walk: &mut Walk) -> Result<(), Failure> {
   // Without the freeze one pass is all a snapshot can be. With it, each
   // further pass lists every held process again: one that forked after
   // its listing, before its SIGSTOP, shows the child now.
-  while grow(root, &mut walk.members, stop)? > 0 && stop {}
+  let mut listings = Listings::once();
+  while grow(root, &mut walk.members, stop, &mut listings)? > 0 && stop {}
   Ok(())
 }
 
 /// One pass over `root` and the `members` already held below it, parents
 /// before children: each child not yet held is confirmed and added (with
 /// `stop`, stopped), and is listed in its turn. Returns how many were added.
-pub fn grow(root: &Process, members: &mut Vec<Process>, stop: bool) -> Result<usize, Failure> {
+pub fn grow(
+  root: &Process,
+  members: &mut Vec<Process>,
+  stop: bool,
+  listings: &mut Listings,
+) -> Result<usize, Failure> {
   let before = members.len();
   let mut held: HashSet<Pid> = std::iter::once(root)
     .chain(members.iter())
@@ -75,7 +85,7 @@ pub fn grow(root: &Process, members: &mut Vec<Process>, stop: bool) -> Result<us
       i => members[i - 1].pid(),
     };
     next += 1;
-    for pid in children_of(parent) {
+    for pid in listings.children_of(parent) {
       if held.contains(&pid) {
         continue;
       }
@@ -86,6 +96,8 @@ pub fn grow(root: &Process, members: &mut Vec<Process>, stop: bool) -> Result<us
         child.signal(Signal::SIGSTOP)?;
       }
       held.insert(pid);
+      // Files kept for an earlier holder of the pid show that one.
+      listings.forget(pid);
       members.push(child);
     }
   }
@@ -122,6 +134,80 @@ fn confirm(
   Ok(Some(child))
 }
 
+/// Where `grow` reads children. `once()` opens the `/proc` files anew each
+/// time, as a walk done once should. `kept()`, for a walk repeated every
+/// 100 ms (kill-on-exit's), keeps each process's task directory and its
+/// main thread's `children` file open: a member of one thread then costs
+/// two system calls a pass (an fstat and a pread) instead of two path
+/// lookups, an open, reads and a close.
+pub struct Listings {
+  keep: bool,
+  open: HashMap<Pid, Listing>,
+}
+
+/// A process's own `/proc` files, bound to it and not to its pid.
+struct Listing {
+  task: File,
+  children: File,
+}
+
+impl Listings {
+  pub fn once() -> Self {
+    Listings {
+      keep: false,
+      open: HashMap::new(),
+    }
+  }
+
+  pub fn kept() -> Self {
+    Listings {
+      keep: true,
+      ..Listings::once()
+    }
+  }
+
+  /// Closes what was kept for `pid`: its process has exited.
+  pub fn forget(&mut self, pid: Pid) {
+    self.open.remove(&pid);
+  }
+
+  fn children_of(&mut self, pid: Pid) -> Vec<Pid> {
+    match self.keep {
+      true => self.read_kept(pid).unwrap_or_else(|| children_of(pid)),
+      false => children_of(pid),
+    }
+  }
+
+  /// `None` where the kept files cannot answer alone: a process of more
+  /// than one thread, or files that would not open.
+  fn read_kept(&mut self, pid: Pid) -> Option<Vec<Pid>> {
+    let listing = match self.open.entry(pid) {
+      Entry::Occupied(kept) => kept.into_mut(),
+      Entry::Vacant(slot) => slot.insert(Listing {
+        task: File::open(format!("/proc/{pid}/task")).ok()?,
+        children: File::open(format!("/proc/{pid}/task/{pid}/children")).ok()?,
+      }),
+    };
+    if listing.task.metadata().ok()?.nlink() != 3 {
+      return None;
+    }
+    // `children` is a seq_file: a read at offset 0 lists afresh.
+    let mut listed = Vec::with_capacity(64);
+    let mut chunk = [0u8; 512];
+    loop {
+      match listing
+        .children
+        .read_at(&mut chunk, listed.len() as u64)
+        .ok()?
+      {
+        0 => break,
+        n => listed.extend_from_slice(&chunk[..n]),
+      }
+    }
+    Some(parse_pids(std::str::from_utf8(&listed).ok()?))
+  }
+}
+
 /// The children of `pid` by number: from each of its threads' `children`
 /// file, or, where the kernel has none (`CONFIG_PROC_CHILDREN` off), from a
 /// scan of every process's stat. Empty once `pid` is gone.
@@ -136,18 +222,32 @@ fn children_of(pid: Pid) -> Vec<Pid> {
 }
 
 fn threads_children(pid: Pid) -> io::Result<Vec<Pid>> {
+  let task = format!("/proc/{pid}/task");
+  // A task directory links once per thread, besides `.` and `..`: most
+  // members have one thread, and one read then answers, not a listing and a
+  // read per thread (half the system calls of a walk that kill-on-exit
+  // repeats every 100 ms).
+  if std::fs::metadata(&task)?.nlink() == 3 {
+    return read_children(format!("{task}/{pid}/children"));
+  }
   let mut children = Vec::new();
-  for task in std::fs::read_dir(format!("/proc/{pid}/task"))? {
-    let path = task?.path().join("children");
-    let listed = std::fs::read_to_string(&path)?;
-    children.extend(
-      listed
-        .split_whitespace()
-        .filter_map(|n| n.parse().ok())
-        .map(Pid::from_raw),
-    );
+  for thread in std::fs::read_dir(&task)? {
+    children.extend(read_children(thread?.path().join("children"))?);
   }
   Ok(children)
+}
+
+/// One thread's `children` file.
+fn read_children(path: impl AsRef<Path>) -> io::Result<Vec<Pid>> {
+  Ok(parse_pids(&std::fs::read_to_string(path)?))
+}
+
+fn parse_pids(listed: &str) -> Vec<Pid> {
+  listed
+    .split_whitespace()
+    .filter_map(|n| n.parse().ok())
+    .map(Pid::from_raw)
+    .collect()
 }
 
 /// Whether this kernel lacks `/proc/<pid>/task/<tid>/children`.
