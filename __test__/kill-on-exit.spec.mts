@@ -10,12 +10,18 @@ import { fileURLToPath } from 'node:url'
 import test, { type ExecutionContext } from 'ava'
 
 import { KillTarget, capabilities } from '../index.js'
-import { carrying, delay, exitOf, sleeper, testUnless } from './helpers.mts'
+import { probePidNamespaces, runInPidNamespace } from '../examples/pid-reuse.mjs'
+import { carrying, delay, exitOf, scaled, sleeper, testUnless, underEmulation } from './helpers.mts'
 
 const PROGRAM = fileURLToPath(new URL('fixtures/armed-program.mjs', import.meta.url))
 const INDEX = fileURLToPath(new URL('../index.js', import.meta.url))
 
 const unsupported = [capabilities().killOnExit ? null : 'capabilities().killOnExit is false here']
+const REUSE = fileURLToPath(new URL('fixtures/armed-reuse.mjs', import.meta.url))
+const namespace = probePidNamespaces()
+const noNamespaces = namespace.ok ? null : `PID namespaces are not permitted here (${namespace.reason})`
+const emulated = namespace.ok ? underEmulation(namespace) : null
+const CYCLES = scaled(20, 200)
 
 interface Child {
   script?: string
@@ -165,7 +171,30 @@ testUnless(unsupported, 'a guardian that is killed is replaced, and the replacem
   t.true(await until(() => left(0).length === 0))
 })
 
-testUnless(unsupported, 'armed children that exit on their own are let go: neither side keeps their descriptors', async (t) => {
+type Report = { arm: string; cycles: number; reused: number; missed: number; hit: number }
+async function reuse(t: ExecutionContext, arm: 'guardian' | 'number'): Promise<Report> {
+  if (!namespace.ok) throw new Error('unreachable: gated above')
+  const timeout = CYCLES * 1000
+  t.timeout(timeout + 10_000)
+  const run = await runInPidNamespace(namespace, REUSE, [arm, String(CYCLES)], { timeout, reaper: true })
+  t.is(run.code, 0, `exit ${run.code ?? run.signal}\nstdout: ${run.stdout}\nstderr: ${run.stderr}`)
+  const report = JSON.parse(run.stdout.trim().split('\n').pop()!) as Report
+  t.log(`${report.reused} of ${report.cycles} cycles reused the armed child's pid, ${report.hit} newcomers hit`)
+  t.true(report.reused >= CYCLES / 2, `${report.missed} cycles missed the reuse`)
+  return report
+}
+
+testUnless([...unsupported, noNamespaces, emulated], `an armed child that exited, its pid given to a newcomer before the program dies: the guardian never signals the newcomer (${CYCLES} cycles)`, async (t) => {
+  t.is((await reuse(t, 'guardian')).hit, 0)
+})
+
+testUnless([...unsupported, noNamespaces, emulated], `control: a supervisor that kept the pid signals the newcomer (${CYCLES} cycles)`, async (t) => {
+  const report = await reuse(t, 'number')
+  t.is(report.hit, report.reused)
+})
+
+const SHORT_LIVED = scaled(1000, 10_000)
+testUnless(unsupported, `${SHORT_LIVED.toLocaleString('en-US')} armed children that exit on their own are let go: neither side keeps their descriptors`, async (t) => {
   const fds = (pid: number | string) => readdirSync(`/proc/${pid}/fd`).length
   // Arming starts this process's guardian; the first arming is the baseline.
   const first = sleeper(t)
@@ -173,7 +202,7 @@ testUnless(unsupported, 'armed children that exit on their own are let go: neith
   const guardian = guardianOf(process.pid)!
   t.truthy(guardian)
   const [ours, its] = [fds('self'), fds(guardian)]
-  for (let batch = 0; batch < 20; batch++) {
+  for (let batch = 0; batch < SHORT_LIVED / 50; batch++) {
     const children = Array.from({ length: 50 }, () => spawn('true'))
     for (const child of children) {
       // Arming outlives the handle: what is left is the arming's own.
