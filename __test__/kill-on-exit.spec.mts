@@ -227,6 +227,48 @@ test('killOnExit refuses bad options with Node\'s codes, wherever it is supporte
   t.throws(() => target.killOnExit(), { code: 'ERR_USE_AFTER_CLOSE' })
 })
 
+/** Runs `script` (CommonJS, `KillTarget` and `spawn` in scope) in a new Node; its stdout, as JSON. */
+function inNewProgram(t: ExecutionContext, script: string, env: NodeJS.ProcessEnv = {}) {
+  const prelude = `const { spawn } = require('node:child_process')
+    const { readdirSync, readFileSync } = require('node:fs')
+    const { KillTarget, capabilities } = require(${JSON.stringify(INDEX)})\n`
+  const run = spawnSync(process.execPath, ['-e', prelude + script], { encoding: 'utf8', timeout: 20_000, env: { ...process.env, ...env } })
+  t.is(run.stderr, '')
+  t.is(run.status, 0, `ended by ${run.signal ?? run.error}`)
+  return JSON.parse(run.stdout)
+}
+
+test('a program that never arms has no guardian and no keeper thread', (t) => {
+  const seen = inNewProgram(
+    t,
+    `const child = spawn('sleep', ['60'])
+    const target = KillTarget.fromChildProcess(child)
+    capabilities()
+    target.signal('SIGKILL')
+    const reaped = new Promise((resolve) => child.once('exit', resolve))
+    Promise.all([target.waitForExit(), reaped]).then(() => {
+      const threads = readdirSync('/proc/self/task').map((tid) => readFileSync('/proc/self/task/' + tid + '/comm', 'utf8').trim())
+      const children = readFileSync('/proc/self/task/' + process.pid + '/children', 'utf8').trim()
+      console.log(JSON.stringify({ keeper: threads.includes('kill-target kee'), children }))
+    })`,
+  )
+  t.deepEqual(seen, { keeper: false, children: '' })
+})
+
+testUnless(unsupported, 'arming does not keep the event loop alive: a program with nothing else to do exits, and its armed child with it', async (t) => {
+  const mark = `koe-${process.pid}-${++programs}`
+  const seen = inNewProgram(
+    t,
+    `const child = spawn('sleep', ['60'], { stdio: 'ignore' })
+    child.unref()
+    KillTarget.fromChildProcess(child).killOnExit()
+    console.log(JSON.stringify({ pid: child.pid }))`,
+    { KOE_MARK: mark },
+  )
+  t.true(Number.isInteger(seen.pid))
+  t.true(await until(() => carrying('KOE_MARK', mark).length === 0), 'the armed child is gone')
+})
+
 test('without a guardian to start, killOnExit throws ERR_KILL_ON_EXIT_UNSUPPORTED and capabilities() says so', (t) => {
   const script = `
     const { spawn } = require('node:child_process')
