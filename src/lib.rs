@@ -4,7 +4,11 @@
 //! `index.js` from it) and the methods behind it; the work is in:
 //! - `class`     the `KillTarget` class as defined at load: one call path for
 //!   every method, at the cost of a bare N-API method
-//! - `target`    one process, by pidfd or by pid: signal, group signal, exit
+//! - `process`   one process, by pidfd or by pid: signal, group signal, exit
+//!   (any thread); `target` adds what a JavaScript target waits with
+//! - `tree`      a process's descendants, found race-free
+//! - `kill_on_exit` armed processes, kept by a thread, and `guardian` the
+//!   process (the `guardian/` crate) that kills them when this one ends
 //! - `identity`  a process's durable name: making and checking ids
 //! - `wait`      `waitForExit()`, and `terminate` its escalation
 //! - `ops`       the pending operations of a thread and the events they hear
