@@ -4,7 +4,8 @@
 // the mark, not by pids that may be anyone's by then.
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
 import { once } from 'node:events'
-import { readdirSync, readFileSync } from 'node:fs'
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs'
+import { createServer } from 'node:net'
 import { fileURLToPath } from 'node:url'
 
 import test, { type ExecutionContext } from 'ava'
@@ -35,12 +36,12 @@ let programs = 0
  * Starts the program with these children and resolves once they are armed.
  * Whatever carries its mark is killed when the test ends.
  */
-async function armedProgram(t: ExecutionContext, children: Child[], options: { detached?: boolean } = {}) {
+async function armedProgram(t: ExecutionContext, children: Child[], options: { detached?: boolean; listen?: boolean } = {}) {
   const mark = `koe-${process.pid}-${++programs}`
   const program = spawn(process.execPath, [PROGRAM, ...children.map((child) => JSON.stringify(child))], {
     // Its stderr is expected to hold the uncaught exception and the abort.
     stdio: ['pipe', 'pipe', 'pipe'],
-    env: { ...process.env, KOE_MARK: mark },
+    env: { ...process.env, KOE_MARK: mark, ...(options.listen ? { KOE_LISTEN: '1' } : {}) },
     detached: options.detached,
   })
   t.teardown(() => {
@@ -69,7 +70,8 @@ async function armedProgram(t: ExecutionContext, children: Child[], options: { d
     if (program.exitCode !== null) throw new Error(`the program exited with ${program.exitCode} before arming: ${errors}`)
   }
   const left = (i: number) => carrying('KOE_MARK', `${mark}-${i}`)
-  return { program, ended, left }
+  const port = Number(/^port (\d+)$/m.exec(output)?.[1])
+  return { program, ended, left, port }
 }
 
 /** Until `done()`, for at most `ms`: a bound on a wait, not a measurement. */
@@ -119,17 +121,39 @@ const deaths: [string, (program: ChildProcess) => void][] = [
 ]
 
 for (const [death, end] of deaths) {
-  testUnless(unsupported, `the program ends by ${death}: its armed child is killed, the unarmed one lives, stdout ends`, async (t) => {
-    const { program, ended, left } = await armedProgram(t, [{ arm: true }, {}])
+  testUnless(unsupported, `the program ends by ${death}: its armed child is killed, the unarmed one lives, stdout ends, its port is free`, async (t) => {
+    const { program, ended, left, port } = await armedProgram(t, [{ arm: true }, {}], { listen: true })
     t.is(left(0).length, 1)
     end(program)
     await exitOf(program)
     t.true(await until(() => left(0).length === 0), 'the armed child is gone')
     // Its stdout was the program's: `out=$(node program)` does not hang.
-    t.is(await ended, 'ready\n')
+    t.is(await ended, `port ${port}\nready\n`)
     t.is(left(1).length, 1, 'the unarmed child lives on')
+    // Nobody kept the program's listening socket: not the guardian either.
+    const server = createServer().listen(port, '127.0.0.1')
+    await once(server, 'listening')
+    server.close()
   })
 }
+
+testUnless(unsupported, 'the guardian holds nothing of the program: stdio on /dev/null, its one socket, pidfds; cwd /; a session of its own', async (t) => {
+  const { program } = await armedProgram(t, [{ arm: true }], { listen: true })
+  const guardian = guardianOf(program.pid!)!
+  const held = readdirSync(`/proc/${guardian}/fd`).map((fd) => {
+    try {
+      return readlinkSync(`/proc/${guardian}/fd/${fd}`).replace(/\[\d+\]$/, '[…]')
+    } catch {
+      return 'gone'
+    }
+  })
+  const kinds = [...new Set(held)].sort()
+  t.deepEqual(kinds, ['/dev/null', 'anon_inode:[eventpoll]', 'anon_inode:[pidfd]', 'socket:[…]'])
+  t.is(held.filter((kind) => kind === 'socket:[…]').length, 1, 'its end of the socket pair, not the program\'s listening socket')
+  t.is(readlinkSync(`/proc/${guardian}/cwd`), '/')
+  const stat = readFileSync(`/proc/${guardian}/stat`, 'utf8')
+  t.is(Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[3]), guardian, 'it leads a session of its own')
+})
 
 testUnless(unsupported, 'Ctrl-C (SIGINT to the foreground group): an armed tree dies whole, a member in a new session too', async (t) => {
   const { program, left } = await armedProgram(t, [{ script: 'sleep 60 & setsid sleep 60 & wait', arm: { tree: true } }], { detached: true })
