@@ -115,6 +115,8 @@ impl Process {
 
   /// A second handle on the same process, with a descriptor of its own
   /// (close-on-exec), for a holder that outlives this one.
+  /// Linux's alone: kill-on-exit uses it.
+  #[cfg(target_os = "linux")]
   pub fn try_clone(&self) -> Result<Self, Failure> {
     let pidfd = match &self.pidfd {
       Some(fd) => Some(

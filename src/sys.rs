@@ -169,6 +169,8 @@ pub fn fork_exiting_child() -> io::Result<Pid> {
 }
 
 /// The file this code was loaded from (the addon's `.node`), by `dladdr(3)`.
+/// Linux's alone: kill-on-exit uses it.
+#[cfg(target_os = "linux")]
 pub fn own_file() -> Option<std::path::PathBuf> {
   use std::os::unix::ffi::OsStrExt;
   // SAFETY: Dl_info is pointers and integers, for which all-zero is valid.

@@ -159,6 +159,8 @@ impl Listings {
     }
   }
 
+  /// Linux's alone: kill-on-exit uses it.
+  #[cfg(target_os = "linux")]
   pub fn kept() -> Self {
     Listings {
       keep: true,
