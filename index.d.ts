@@ -169,6 +169,29 @@ export declare class KillTarget {
    */
   terminate(options?: { killSignal?: NodeJS.Signals | number; forceKillAfterDelay?: number | false; group?: boolean; tree?: boolean; signal?: AbortSignal }): Promise<TerminateResult>
   /**
+   * Arms the target: when this program ends, however it ends (a normal
+   * exit, an uncaught exception, `process.abort()`, a signal with no
+   * handler, Ctrl-C, SIGKILL, the OOM killer), the process gets `signal`
+   * (default `'SIGKILL'`). With another signal, SIGCONT follows it, and
+   * SIGKILL after `forceKillAfterDelay` ms (default 5000; `false`: never)
+   * if it is still there. With `tree: true` every descendant gets the same:
+   * the tree is walked every 100 ms while the program lives, so a member
+   * that has lived that long is reached even when the program and the
+   * tree's root die together and the root's children are reparented.
+   *
+   * A guardian process, started with the first arming (one per program,
+   * in a session of its own, holding nothing of the program's), holds a
+   * pidfd of each armed process and does the killing: it never signals by
+   * number. Calling again updates the options; `killOnExit(false)`
+   * disarms. `close()` does not disarm. A process that exits on its own is
+   * let go; arming one that has already exited does nothing.
+   *
+   * @throws {Error} `ERR_KILL_ON_EXIT_UNSUPPORTED` where the guarantee
+   * cannot be kept (no pidfds, or the guardian cannot start; see
+   * `capabilities().killOnExit`), `ERR_USE_AFTER_CLOSE` after `close()`.
+   */
+  killOnExit(options?: boolean | { signal?: NodeJS.Signals | number; forceKillAfterDelay?: number | false; tree?: boolean }): void
+  /**
    * The live descendants of this process (children, their children, and
    * so on), each as a target of its own, parents before their children.
    *
@@ -236,6 +259,11 @@ export interface Capabilities {
    * (Node, Electron). `'thread'`: a helper thread watches them (Bun, Deno).
    */
   waitPath: 'libuv' | 'thread'
+  /**
+   * `target.killOnExit()` can keep its guarantee: there are pidfds, and
+   * the guardian executable shipped beside the addon is there to start.
+   */
+  killOnExit: boolean
 }
 
 /**

@@ -22,7 +22,7 @@ const noPidfdInChildren = pidfdsInChildren ? null : 'capabilities().pidfd is fal
 
 test('capabilities() reports nothing and targets say they are not race-free', (t) => {
   const { waitPath, ...features } = capabilities()
-  t.deepEqual(features, { pidfd: false, groupSignal: false, exitInfo: false, pidfdInfo: false, pidfs: false })
+  t.deepEqual(features, { pidfd: false, groupSignal: false, exitInfo: false, pidfdInfo: false, pidfs: false, killOnExit: false })
   t.is(waitPath, process.env.KILL_TARGET_WAIT_THREAD ? 'thread' : 'libuv')
   t.false(KillTarget.fromPid(process.pid).raceFree)
 })

@@ -13,8 +13,10 @@ const caps = capabilities()
 
 test('capabilities() reports the kernel features and the wait path, and targets are race-free exactly when pidfds exist', (t) => {
   const { waitPath, ...features } = caps
-  t.deepEqual(Object.keys(features).sort(), ['exitInfo', 'groupSignal', 'pidfd', 'pidfdInfo', 'pidfs'])
+  t.deepEqual(Object.keys(features).sort(), ['exitInfo', 'groupSignal', 'killOnExit', 'pidfd', 'pidfdInfo', 'pidfs'])
   for (const value of Object.values(features)) t.is(typeof value, 'boolean')
+  // The guardian is built beside the binding: only pidfds decide.
+  t.is(caps.killOnExit, caps.pidfd)
   t.is(waitPath, process.env.KILL_TARGET_WAIT_THREAD ? 'thread' : 'libuv')
   t.is(KillTarget.fromPid(process.pid).raceFree, caps.pidfd)
   t.deepEqual(capabilities(), caps, 'decided once')

@@ -17,6 +17,9 @@
 //      `child.kill()` + awaiting 'exit'.
 //   6. `terminate({ tree: true })` of a 100-process tree against the
 //      tree-kill package on an identical tree.
+//   7. `killOnExit()`: the cost of arming, and for a program with 300
+//      armed sleepers its guardian's memory, the idle CPU of the guardian
+//      and the keeper, and the time from its SIGKILL to the last exit.
 //
 // Timings never fail the run; wrong answers, leaked descriptors and the like
 // do. `--quick` (or BENCH_QUICK=1) is a short smoke pass with small counts.
@@ -50,6 +53,7 @@ const { latency } = await import('./sections/latency.mjs')
 const { scale } = await import('./sections/scale.mjs')
 const { terminate } = await import('./sections/terminate.mjs')
 const { tree } = await import('./sections/tree.mjs')
+const { killOnExit } = await import('./sections/kill-on-exit.mjs')
 
 const QUICK = process.argv.includes('--quick') || process.env.BENCH_QUICK === '1'
 const setting = (name, full, quick) => {
@@ -93,6 +97,8 @@ progress(`terminate: ${config.children} children per batch, 8 batches`)
 results.terminate = await terminate(context)
 progress('tree: a 100-process tree, terminate({ tree: true }) against tree-kill')
 results.tree = await tree(context)
+progress('killOnExit: arming, and programs of armed sleepers killed')
+results.killOnExit = await killOnExit(context)
 results.seconds = elapsed()
 results.failures = failures
 results.targets = assess(results)

@@ -122,6 +122,9 @@ phase_cargo_build() {
   machine=$(od -An -tu2 -j18 -N2 "$ARTIFACT" | tr -d ' ')
   [[ $machine == 183 ]] || die "$(basename "$ARTIFACT") is not an AArch64 ELF (e_machine=$machine)"
   log "built $(basename "$ARTIFACT") ($(stat -c %s "$ARTIFACT") bytes, AArch64)"
+  bash "$ROOT/scripts/guardian.sh" release linux-arm64-gnu "$ARM64_TARGET_DIR/$TRIPLE"
+  machine=$(od -An -tu2 -j18 -N2 "$ROOT/kill-target-guardian.linux-arm64-gnu" | tr -d ' ')
+  [[ $machine == 183 ]] || die "kill-target-guardian.linux-arm64-gnu is not an AArch64 ELF (e_machine=$machine)"
 }
 
 # npm_unpack PACKAGE@VERSION DEST: the package's files at DEST, fetched with

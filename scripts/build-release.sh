@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The release build of this machine's binding: kill-target.linux-x64-gnu.node
 # on x86_64, kill-target.linux-arm64-gnu.node on aarch64, at the repository
-# root where the loader and the tests find it. Linked by zig against glibc
+# root where the loader and the tests find it, and its guardian beside it. Linked by zig against glibc
 # 2.28's symbols (scripts/zig.sh), so it loads on glibc 2.28 and later
 # whatever glibc this machine has; `npm run check:glibc` holds it to that.
 # The release workflow runs this on an x64 and an arm64 runner, then the
@@ -13,8 +13,8 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 GLIBC=2.28
 
 case $(uname -m) in
-  x86_64) triple=x86_64-unknown-linux-gnu ;;
-  aarch64) triple=aarch64-unknown-linux-gnu ;;
+  x86_64) triple=x86_64-unknown-linux-gnu platform=linux-x64-gnu ;;
+  aarch64) triple=aarch64-unknown-linux-gnu platform=linux-arm64-gnu ;;
   *) echo "build-release: no prebuilt binding for $(uname -m)" >&2; exit 1 ;;
 esac
 
@@ -27,3 +27,4 @@ cd "$ROOT"
 PATH="$zig_bin:$PATH" ./node_modules/.bin/napi build --platform --release \
   --cross-compile --target "$triple.$GLIBC" --target-dir target/zig \
   --no-js --dts target/zig/index.d.ts -- --locked
+bash scripts/guardian.sh release "$platform" "target/zig/$triple"

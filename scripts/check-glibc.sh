@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# The glibc floor of the prebuilt bindings: for each .node file, the highest
-# GLIBC_x.y symbol version it needs, which is the oldest glibc it loads on.
+# The glibc floor of the prebuilt bindings and their guardians: for each
+# file, the highest GLIBC_x.y symbol version it needs, which is the oldest
+# glibc it loads on.
 # Fails when any needs more than GLIBC_FLOOR (2.28 unless set): the floor the
 # README promises.
 #
-#   bash scripts/check-glibc.sh [FILE.node...]   # default: kill-target.linux-*-gnu.node
+#   bash scripts/check-glibc.sh [FILE...]   # default: kill-target.linux-*-gnu.node
+#                                           # and kill-target-guardian.linux-*-gnu
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -20,7 +22,7 @@ fi
 files=("$@")
 if ((${#files[@]} == 0)); then
   shopt -s nullglob
-  files=(kill-target.linux-*-gnu.node)
+  files=(kill-target.linux-*-gnu.node kill-target-guardian.linux-*-gnu)
   ((${#files[@]})) || { echo "check-glibc: no kill-target.linux-*-gnu.node here; build first" >&2; exit 1; }
 fi
 

@@ -62,6 +62,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/phases.sh"
 
 CACHE="$ROOT/.cache/kernels"
 ARTIFACT="$ROOT/kill-target.linux-x64-gnu.node"
+GUARDIAN="$ROOT/kill-target-guardian.linux-x64-gnu"
 
 # The kernels, in the order they run, and the apt suite set each comes from.
 KERNELS=(5.10 6.1 6.12 7)
@@ -329,7 +330,7 @@ phase_initramfs() {
   # The package as the tests load it (the generated loader picks the .node
   # next to it), the tests, the example module the race tests import, and
   # the node_modules ava and its --import need.
-  cp "$ROOT/index.js" "$ROOT/package.json" "$ARTIFACT" "$rootfs/pkg/"
+  cp "$ROOT/index.js" "$ROOT/package.json" "$ARTIFACT" "$GUARDIAN" "$rootfs/pkg/"
   cp -r "$ROOT/__test__" "$ROOT/examples" "$rootfs/pkg/"
   local -a modules
   mapfile -t modules < <(test_modules)
@@ -448,14 +449,17 @@ at_least() {
 }
 
 # What capabilities() must say on kernel RELEASE, as JSON in its key order:
-# each feature from the version that brought it, and waits in Node's loop.
+# each feature from the version that brought it, waits in Node's loop, and
+# killOnExit wherever there are pidfds.
 expected_capabilities() {
   local feature version json=''
   for feature in pidfd:5.3 groupSignal:6.9 exitInfo:6.15 pidfdInfo:6.13 pidfs:6.9; do
     version=${feature#*:}
     if at_least "$1" "$version"; then json+=",\"${feature%%:*}\":true"; else json+=",\"${feature%%:*}\":false"; fi
   done
-  printf '{%s,"waitPath":"libuv"}' "${json#,}"
+  # killOnExit needs pidfds alone (and the guardian, copied beside the binding).
+  if at_least "$1" 5.3; then json+=',"waitPath":"libuv","killOnExit":true'; else json+=',"waitPath":"libuv","killOnExit":false'; fi
+  printf '{%s}' "${json#,}"
 }
 
 # verdict VERSION: checks one kernel's console, lists its skipped tests and
@@ -495,6 +499,7 @@ main() {
   (($#)) || set -- "${KERNELS[@]}"
   require_root_x86_64 apt-get
   [[ -f $ARTIFACT ]] || die "no $(basename "$ARTIFACT"): run 'npm run build' first"
+  [[ -x $GUARDIAN ]] || die "no $(basename "$GUARDIAN"): run 'npm run build' first"
   local newer
   newer=$(find "$ROOT/src" "$ROOT/Cargo.toml" "$ROOT/Cargo.lock" -newer "$ARTIFACT" -type f 2>/dev/null | head -n3 | sed "s|^$ROOT/||" | tr '\n' ' ')
   [[ -z $newer ]] || log "warning: $(basename "$ARTIFACT") is older than ${newer}- testing it as built"

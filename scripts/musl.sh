@@ -76,6 +76,13 @@ phase_cargo_build() {
     build_std "$arch" "$zig_bin"
   fi
   check_artifact "$artifact"
+  bash "$ROOT/scripts/guardian.sh" release "linux-$arch-musl" "$MUSL_TARGET_DIR/$(triple "$arch")"
+  # The guardian links statically (napi drops crt-static for the cdylib
+  # alone): it needs no library and no loader, on any Linux.
+  local guardian="$ROOT/kill-target-guardian.linux-$arch-musl"
+  readelf -d "$guardian" | grep -q '(NEEDED)' && die "$(basename "$guardian") needs: $(readelf -d "$guardian" | grep '(NEEDED)')"
+  readelf -l "$guardian" | grep -q 'INTERP' && die "$(basename "$guardian") asks for a loader"
+  log "built $(basename "$guardian") ($(stat -c %s "$guardian") bytes), static"
 }
 
 build_std() {

@@ -53,6 +53,7 @@ done
 [[ -x $NAPI ]] || die "no napi CLI; run npm ci first"
 for target in "${TARGETS[@]}"; do
   [[ -f $ROOT/kill-target.$target.node ]] || die "no kill-target.$target.node; build it first (build:release, build:arm64, build:musl)"
+  [[ -x $ROOT/kill-target-guardian.$target ]] || die "no kill-target-guardian.$target; build it first (build:release, build:arm64, build:musl)"
 done
 
 WORK=$(mktemp -d)
@@ -66,6 +67,8 @@ cp -r "$ROOT/npm" "$stage/"
 for target in "${TARGETS[@]}"; do cp "$ROOT/kill-target.$target.node" "$stage/artifacts/"; done
 napi() { (cd "$stage" && "$NAPI" "$@") >"$WORK/napi.log" 2>&1 || { cat "$WORK/napi.log" >&2; die "napi $1 failed"; }; }
 napi artifacts --output-dir artifacts --npm-dir npm
+# napi moves bindings only; each guardian goes beside its binding.
+for target in "${TARGETS[@]}"; do cp -p "$ROOT/kill-target-guardian.$target" "$stage/npm/$target/"; done
 napi prepublish --tag-style npm --skip-optional-publish --no-gh-release
 rm -rf "$OUT"
 mkdir -p "$OUT"
@@ -95,6 +98,9 @@ for target in "${TARGETS[@]}"; do
   tgz="$OUT/kill-target-$target-$version.tgz"
   [[ -f $tgz ]] || die "no $(basename "$tgz"): its version differs from the root's $version (npm version syncs them)"
   [[ $(files "$tgz") == *"kill-target.$target.node"* ]] || die "$(basename "$tgz") holds: $(files "$tgz")"
+  # The binding starts its guardian: it must arrive executable.
+  [[ $(tar -tvzf "$tgz" "package/kill-target-guardian.$target") == -rwx* ]] ||
+    die "$(basename "$tgz") lacks an executable kill-target-guardian.$target"
 done
 compat_tgz="$OUT/kill-target-tree-kill-$version.tgz"
 [[ -f $compat_tgz ]] || die "no $(basename "$compat_tgz"): its version differs from the root's $version"

@@ -103,6 +103,17 @@ pub fn options<'env>(value: &Unknown<'env>) -> Checked<Option<Object<'env>>> {
   }
 }
 
+/// `killOnExit`'s argument: `false` (`None`), `true` or `undefined`
+/// (`Some(None)`), or an options object.
+pub fn switch_or_options<'env>(value: &Unknown<'env>) -> Checked<Option<Option<Object<'env>>>> {
+  match kind(value) {
+    ValueType::Boolean => Ok(bool_of(value).then_some(None)),
+    ValueType::Undefined => Ok(Some(None)),
+    ValueType::Object => object(value, "options").map(|options| Some(Some(options))),
+    _ => Err(wrong_type(value, "options", "of type boolean or object")),
+  }
+}
+
 /// An object (not `null`, not a function).
 pub fn object<'env>(value: &Unknown<'env>, name: &'static str) -> Checked<Object<'env>> {
   match kind(value) {

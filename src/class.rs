@@ -48,7 +48,7 @@ enum Key {
 }
 
 /// The prototype: key, whether it is a getter, and the Rust behind it.
-static MEMBERS: [(Key, bool, Method); 15] = [
+static MEMBERS: [(Key, bool, Method); 16] = [
   (Key::Name(c"pid"), true, |env, this, _| {
     value(env, this.pid())
   }),
@@ -78,6 +78,10 @@ static MEMBERS: [(Key, bool, Method); 15] = [
   }),
   (Key::Name(c"terminate"), false, |env, this, arg| {
     Ok(this.terminate(env, arg)?.raw())
+  }),
+  (Key::Name(c"killOnExit"), false, |env, this, arg| {
+    this.kill_on_exit(env, arg)?;
+    value(env, ())
   }),
   (Key::Name(c"descendants"), false, |env, this, _| {
     let found = this.descendants(env)?;

@@ -62,6 +62,8 @@ pub enum Failure {
   ClosedWhileWaiting { pid: i32 },
   /// The operation's AbortSignal fired.
   Aborted,
+  /// `killOnExit()` cannot keep its guarantee here, for the reason given.
+  KillOnExitUnsupported(String),
   /// The caller's own code, run by this call (a getter on an argument, an
   /// AbortSignal's `addEventListener`), threw. Its exception is pending: a
   /// method lets it propagate, a promise rejects with it.
@@ -211,6 +213,11 @@ impl Failure {
         Class::Error,
         "ERR_USE_AFTER_CLOSE",
         format!("The KillTarget for process {pid} was closed while waiting for it to exit"),
+      ),
+      Failure::KillOnExitUnsupported(reason) => plain(
+        Class::Error,
+        "ERR_KILL_ON_EXIT_UNSUPPORTED",
+        format!("killOnExit() cannot keep its guarantee here: {reason}"),
       ),
       Failure::Aborted => Shape {
         name: Some("AbortError"),

@@ -4,7 +4,11 @@
 //! `index.js` from it) and the methods behind it; the work is in:
 //! - `class`     the `KillTarget` class as defined at load: one call path for
 //!   every method, at the cost of a bare N-API method
-//! - `target`    one process, by pidfd or by pid: signal, group signal, exit
+//! - `process`   one process, by pidfd or by pid: signal, group signal, exit
+//!   (any thread); `target` adds what a JavaScript target waits with
+//! - `tree`      a process's descendants, found race-free
+//! - `kill_on_exit` armed processes, kept by a thread, and `guardian` the
+//!   process (the `guardian/` crate) that kills them when this one ends
 //! - `identity`  a process's durable name: making and checking ids
 //! - `wait`      `waitForExit()`, and `terminate` its escalation
 //! - `ops`       the pending operations of a thread and the events they hear
@@ -26,11 +30,19 @@ mod args;
 mod class;
 mod errors;
 mod ffi;
+#[cfg(target_os = "linux")]
+mod guardian;
 mod helper;
 mod host;
 mod identity;
+#[cfg(target_os = "linux")]
+mod kill_on_exit;
+#[cfg(not(target_os = "linux"))]
+#[path = "kill_on_exit_unsupported.rs"]
+mod kill_on_exit;
 mod ops;
 mod probe;
+mod process;
 mod promise;
 mod reactor;
 mod signal;
@@ -40,7 +52,7 @@ mod terminate;
 mod tree;
 mod wait;
 
-use std::cell::{OnceCell, RefCell};
+use std::cell::{Cell, OnceCell, RefCell};
 use std::rc::Rc;
 
 use napi::bindgen_prelude::{Env, Object, PromiseRaw, Result, Unknown, ValueType};
@@ -82,6 +94,9 @@ pub struct Capabilities {
   /// (Node, Electron). `'thread'`: a helper thread watches them (Bun, Deno).
   #[napi(ts_type = "'libuv' | 'thread'")]
   pub wait_path: String,
+  /// `target.killOnExit()` can keep its guarantee: there are pidfds, and
+  /// the guardian executable shipped beside the addon is there to start.
+  pub kill_on_exit: bool,
 }
 
 /// The kernel features in use. The probe runs once, at the first call of
@@ -97,6 +112,7 @@ pub fn capabilities() -> Capabilities {
     pidfd_info: found.pidfd_info,
     pidfs: found.pidfs,
     wait_path: host::wait_path().name().to_owned(),
+    kill_on_exit: kill_on_exit::supported().is_ok(),
   }
 }
 
@@ -147,6 +163,8 @@ pub struct KillTarget {
   id: OnceCell<String>,
   /// `None` once closed.
   target: RefCell<Option<Rc<Target>>>,
+  /// The `killOnExit()` arming, 0 for none.
+  armed: Cell<u64>,
 }
 
 impl KillTarget {
@@ -156,6 +174,7 @@ impl KillTarget {
       race_free: target.race_free(),
       id: OnceCell::new(),
       target: RefCell::new(Some(Rc::new(target))),
+      armed: Cell::new(0),
     }
   }
 
@@ -200,6 +219,26 @@ impl KillTarget {
 
   /// Checks what a promise method needs before it starts: an open target, its
   /// options object, the method's own options (`read`) and the AbortSignal.
+  /// Arms, updates or (with `None`) disarms this handle's arming.
+  fn arm(
+    &self,
+    target: &Target,
+    options: Option<kill_on_exit::Options>,
+  ) -> std::result::Result<(), Failure> {
+    let armed = self.armed.get();
+    match options {
+      None if armed != 0 => kill_on_exit::disarm(armed),
+      None => {}
+      Some(options) if armed != 0 && kill_on_exit::update(armed, options) => {}
+      Some(_) if target.has_exited()? => self.armed.set(0),
+      Some(options) => self.armed.set(kill_on_exit::arm(target, options)?),
+    }
+    if options.is_none() {
+      self.armed.set(0);
+    }
+    Ok(())
+  }
+
   fn request<'env, P>(
     &self,
     options: &Unknown<'env>,
@@ -382,11 +421,11 @@ impl KillTarget {
       status
         .map_err(|failure| failure.into_napi(env))?
         .map(|status| match status {
-          target::ExitStatus::Code(code) => ExitStatus {
+          process::ExitStatus::Code(code) => ExitStatus {
             code: Some(code),
             signal: None,
           },
-          target::ExitStatus::Signal(number) => ExitStatus {
+          process::ExitStatus::Signal(number) => ExitStatus {
             code: None,
             signal: Some(Signal::name_of(number)),
           },
@@ -467,6 +506,35 @@ impl KillTarget {
     Ok(promise)
   }
 
+  /// Arms the target: when this program ends, however it ends (a normal
+  /// exit, an uncaught exception, `process.abort()`, a signal with no
+  /// handler, Ctrl-C, SIGKILL, the OOM killer), the process gets `signal`
+  /// (default `'SIGKILL'`). With another signal, SIGCONT follows it, and
+  /// SIGKILL after `forceKillAfterDelay` ms (default 5000; `false`: never)
+  /// if it is still there. With `tree: true` every descendant gets the same:
+  /// the tree is walked every 100 ms while the program lives, so a member
+  /// that has lived that long is reached even when the program and the
+  /// tree's root die together and the root's children are reparented.
+  ///
+  /// A guardian process, started with the first arming (one per program,
+  /// in a session of its own, holding nothing of the program's), holds a
+  /// pidfd of each armed process and does the killing: it never signals by
+  /// number. Calling again updates the options; `killOnExit(false)`
+  /// disarms. `close()` does not disarm. A process that exits on its own is
+  /// let go; arming one that has already exited does nothing.
+  ///
+  /// @throws {Error} `ERR_KILL_ON_EXIT_UNSUPPORTED` where the guarantee
+  /// cannot be kept (no pidfds, or the guardian cannot start; see
+  /// `capabilities().killOnExit`), `ERR_USE_AFTER_CLOSE` after `close()`.
+  #[napi(
+    ts_args_type = "options?: boolean | { signal?: NodeJS.Signals | number; forceKillAfterDelay?: number | false; tree?: boolean }"
+  )]
+  pub fn kill_on_exit(&self, env: &Env, options: Unknown) -> Result<()> {
+    kill_on_exit_options(&options)
+      .and_then(|options| self.with_target(|target| self.arm(target, options)))
+      .map_err(|failure| failure.into_napi(env))
+  }
+
   /// The live descendants of this process (children, their children, and
   /// so on), each as a target of its own, parents before their children.
   ///
@@ -481,7 +549,13 @@ impl KillTarget {
   pub fn descendants(&self, env: &Env) -> Result<Vec<KillTarget>> {
     self
       .with_target(|target| tree::walk(target, false))
-      .map(|walk| walk.members.into_iter().map(KillTarget::new).collect())
+      .map(|walk| {
+        walk
+          .members
+          .into_iter()
+          .map(|member| KillTarget::new(member.into()))
+          .collect()
+      })
       .map_err(|failure| failure.into_napi(env))
   }
 
@@ -543,6 +617,26 @@ fn open_child(child: &Unknown) -> std::result::Result<KillTarget, Failure> {
     return Err(Failure::AlreadyExited { pid: pid.as_raw() });
   }
   Target::open_child(pid).map(KillTarget::new)
+}
+
+/// `killOnExit(options)`'s argument: `None` for `false` (disarm).
+fn kill_on_exit_options(
+  value: &Unknown,
+) -> std::result::Result<Option<kill_on_exit::Options>, Failure> {
+  let Some(options) = args::switch_or_options(value)? else {
+    return Ok(None);
+  };
+  let option = |key| args::property(options.as_ref(), key);
+  let signal = match option("signal")? {
+    Some(value) => args::kill_signal(&value, "options.signal")?,
+    None => Signal::SIGKILL,
+  };
+  let delay = args::delay_or_never(
+    option("forceKillAfterDelay")?.as_ref(),
+    "options.forceKillAfterDelay",
+  )?;
+  let tree = args::flag(option("tree")?.as_ref(), "options.tree")?;
+  Ok(Some(kill_on_exit::options(signal.number(), delay, tree)))
 }
 
 fn terminate_plan(options: Option<&Object>) -> std::result::Result<Plan, Failure> {

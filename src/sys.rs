@@ -168,6 +168,25 @@ pub fn fork_exiting_child() -> io::Result<Pid> {
   }
 }
 
+/// The file this code was loaded from (the addon's `.node`), by `dladdr(3)`.
+/// Linux's alone: kill-on-exit uses it.
+#[cfg(target_os = "linux")]
+pub fn own_file() -> Option<std::path::PathBuf> {
+  use std::os::unix::ffi::OsStrExt;
+  // SAFETY: Dl_info is pointers and integers, for which all-zero is valid.
+  let mut info: libc::Dl_info = unsafe { std::mem::zeroed() };
+  // SAFETY: dladdr only looks the address up in the loader's tables and
+  // fills in `info`, which we own.
+  let found = unsafe { libc::dladdr(own_file as *const libc::c_void, &mut info) };
+  if found == 0 || info.dli_fname.is_null() {
+    return None;
+  }
+  // SAFETY: a NUL-terminated name the loader keeps while the object is
+  // loaded, and an addon is never unloaded before the process ends.
+  let name = unsafe { std::ffi::CStr::from_ptr(info.dli_fname) };
+  Some(std::ffi::OsStr::from_bytes(name.to_bytes()).into())
+}
+
 #[cfg(not(target_os = "linux"))]
 pub use no_pidfd::*;
 

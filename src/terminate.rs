@@ -106,7 +106,12 @@ impl Terminate {
     let stopped_root = match plan.tree {
       true => {
         let walk = tree::walk(&self.members[0], true)?;
-        self.members.extend(walk.members.into_iter().map(Rc::new));
+        self.members.extend(
+          walk
+            .members
+            .into_iter()
+            .map(|member| Rc::new(member.into())),
+        );
         walk.stopped_root
       }
       false => false,

@@ -11,27 +11,31 @@
 //! cannot fork, and while it is stopped its children are not reparented, so
 //! the walk ends with the whole tree held and frozen.
 
-use std::collections::HashSet;
+use std::collections::hash_map::Entry;
+use std::collections::{HashMap, HashSet};
+use std::fs::File;
 use std::io;
+use std::os::unix::fs::{FileExt, MetadataExt};
+use std::path::Path;
 
 use nix::unistd::Pid;
 
 use crate::errors::Failure;
+use crate::process::{self, Process};
 use crate::signal::Signal;
-use crate::target::{self, Target};
 
 /// What a walk found below `root`.
 pub struct Walk {
   /// The descendants, not `root` itself, parents before their children.
   /// With `stop`, each was sent SIGSTOP.
-  pub members: Vec<Target>,
+  pub members: Vec<Process>,
   /// With `stop`: whether `root` was unreaped and got its SIGSTOP.
   pub stopped_root: bool,
 }
 
 /// Finds the descendants of `root`; with `stop`, freezes them as it goes.
 /// A failure leaves nothing stopped: what was stopped gets SIGCONT back.
-pub fn walk(root: &Target, stop: bool) -> Result<Walk, Failure> {
+pub fn walk(root: &Process, stop: bool) -> Result<Walk, Failure> {
   let mut walk = Walk {
     members: Vec::new(),
     stopped_root: false,
@@ -50,54 +54,64 @@ pub fn walk(root: &Target, stop: bool) -> Result<Walk, Failure> {
   }
 }
 
-fn find(root: &Target, stop: bool, walk: &mut Walk) -> Result<(), Failure> {
+fn find(root: &Process, stop: bool, walk: &mut Walk) -> Result<(), Failure> {
   walk.stopped_root = stop && root.signal(Signal::SIGSTOP)?;
-  let members = &mut walk.members;
-  let mut held: HashSet<Pid> = HashSet::from([root.pid()]);
-  loop {
-    let before = members.len();
-    // Parents before children: each member found is listed in its turn.
-    // In each further pass every held process is listed again: one that
-    // forked after its listing, before its SIGSTOP, shows the child now.
-    let mut next = 0;
-    while next <= members.len() {
-      let parent = match next {
-        0 => root.pid(),
-        i => members[i - 1].pid(),
-      };
-      next += 1;
-      for pid in children_of(parent) {
-        if held.contains(&pid) {
-          continue;
-        }
-        let Some(child) = confirm(root, members, parent, pid)? else {
-          continue;
-        };
-        held.insert(pid);
-        members.push(child);
-        if stop {
-          members
-            .last()
-            .expect("just pushed")
-            .signal(Signal::SIGSTOP)?;
-        }
+  // Without the freeze one pass is all a snapshot can be. With it, each
+  // further pass lists every held process again: one that forked after
+  // its listing, before its SIGSTOP, shows the child now.
+  let mut listings = Listings::once();
+  while grow(root, &mut walk.members, stop, &mut listings)? > 0 && stop {}
+  Ok(())
+}
+
+/// One pass over `root` and the `members` already held below it, parents
+/// before children: each child not yet held is confirmed and added (with
+/// `stop`, stopped), and is listed in its turn. Returns how many were added.
+pub fn grow(
+  root: &Process,
+  members: &mut Vec<Process>,
+  stop: bool,
+  listings: &mut Listings,
+) -> Result<usize, Failure> {
+  let before = members.len();
+  let mut held: HashSet<Pid> = std::iter::once(root)
+    .chain(members.iter())
+    .map(Process::pid)
+    .collect();
+  let mut next = 0;
+  while next <= members.len() {
+    let parent = match next {
+      0 => root.pid(),
+      i => members[i - 1].pid(),
+    };
+    next += 1;
+    for pid in listings.children_of(parent) {
+      if held.contains(&pid) {
+        continue;
       }
-    }
-    // Without the freeze one pass is all a snapshot can be.
-    if members.len() == before || !stop {
-      return Ok(());
+      let Some(child) = confirm(root, members, parent, pid)? else {
+        continue;
+      };
+      if stop {
+        child.signal(Signal::SIGSTOP)?;
+      }
+      held.insert(pid);
+      // Files kept for an earlier holder of the pid show that one.
+      listings.forget(pid);
+      members.push(child);
     }
   }
+  Ok(members.len() - before)
 }
 
 /// The process `pid` names now, if it is a child of the held `parent`.
 fn confirm(
-  root: &Target,
-  members: &[Target],
+  root: &Process,
+  members: &[Process],
   parent: Pid,
   pid: Pid,
-) -> Result<Option<Target>, Failure> {
-  let child = match Target::open(pid) {
+) -> Result<Option<Process>, Failure> {
+  let child = match Process::open(pid) {
     Ok(child) => child,
     // Gone since the listing.
     Err(Failure::Sys {
@@ -120,6 +134,82 @@ fn confirm(
   Ok(Some(child))
 }
 
+/// Where `grow` reads children. `once()` opens the `/proc` files anew each
+/// time, as a walk done once should. `kept()`, for a walk repeated every
+/// 100 ms (kill-on-exit's), keeps each process's task directory and its
+/// main thread's `children` file open: a member of one thread then costs
+/// two system calls a pass (an fstat and a pread) instead of two path
+/// lookups, an open, reads and a close.
+pub struct Listings {
+  keep: bool,
+  open: HashMap<Pid, Listing>,
+}
+
+/// A process's own `/proc` files, bound to it and not to its pid.
+struct Listing {
+  task: File,
+  children: File,
+}
+
+impl Listings {
+  pub fn once() -> Self {
+    Listings {
+      keep: false,
+      open: HashMap::new(),
+    }
+  }
+
+  /// Linux's alone: kill-on-exit uses it.
+  #[cfg(target_os = "linux")]
+  pub fn kept() -> Self {
+    Listings {
+      keep: true,
+      ..Listings::once()
+    }
+  }
+
+  /// Closes what was kept for `pid`: its process has exited.
+  pub fn forget(&mut self, pid: Pid) {
+    self.open.remove(&pid);
+  }
+
+  fn children_of(&mut self, pid: Pid) -> Vec<Pid> {
+    match self.keep {
+      true => self.read_kept(pid).unwrap_or_else(|| children_of(pid)),
+      false => children_of(pid),
+    }
+  }
+
+  /// `None` where the kept files cannot answer alone: a process of more
+  /// than one thread, or files that would not open.
+  fn read_kept(&mut self, pid: Pid) -> Option<Vec<Pid>> {
+    let listing = match self.open.entry(pid) {
+      Entry::Occupied(kept) => kept.into_mut(),
+      Entry::Vacant(slot) => slot.insert(Listing {
+        task: File::open(format!("/proc/{pid}/task")).ok()?,
+        children: File::open(format!("/proc/{pid}/task/{pid}/children")).ok()?,
+      }),
+    };
+    if listing.task.metadata().ok()?.nlink() != 3 {
+      return None;
+    }
+    // `children` is a seq_file: a read at offset 0 lists afresh.
+    let mut listed = Vec::with_capacity(64);
+    let mut chunk = [0u8; 512];
+    loop {
+      match listing
+        .children
+        .read_at(&mut chunk, listed.len() as u64)
+        .ok()?
+      {
+        0 => break,
+        n => listed.extend_from_slice(&chunk[..n]),
+      }
+    }
+    Some(parse_pids(std::str::from_utf8(&listed).ok()?))
+  }
+}
+
 /// The children of `pid` by number: from each of its threads' `children`
 /// file, or, where the kernel has none (`CONFIG_PROC_CHILDREN` off), from a
 /// scan of every process's stat. Empty once `pid` is gone.
@@ -134,18 +224,32 @@ fn children_of(pid: Pid) -> Vec<Pid> {
 }
 
 fn threads_children(pid: Pid) -> io::Result<Vec<Pid>> {
+  let task = format!("/proc/{pid}/task");
+  // A task directory links once per thread, besides `.` and `..`: most
+  // members have one thread, and one read then answers, not a listing and a
+  // read per thread (half the system calls of a walk that kill-on-exit
+  // repeats every 100 ms).
+  if std::fs::metadata(&task)?.nlink() == 3 {
+    return read_children(format!("{task}/{pid}/children"));
+  }
   let mut children = Vec::new();
-  for task in std::fs::read_dir(format!("/proc/{pid}/task"))? {
-    let path = task?.path().join("children");
-    let listed = std::fs::read_to_string(&path)?;
-    children.extend(
-      listed
-        .split_whitespace()
-        .filter_map(|n| n.parse().ok())
-        .map(Pid::from_raw),
-    );
+  for thread in std::fs::read_dir(&task)? {
+    children.extend(read_children(thread?.path().join("children"))?);
   }
   Ok(children)
+}
+
+/// One thread's `children` file.
+fn read_children(path: impl AsRef<Path>) -> io::Result<Vec<Pid>> {
+  Ok(parse_pids(&std::fs::read_to_string(path)?))
+}
+
+fn parse_pids(listed: &str) -> Vec<Pid> {
+  listed
+    .split_whitespace()
+    .filter_map(|n| n.parse().ok())
+    .map(Pid::from_raw)
+    .collect()
 }
 
 /// Whether this kernel lacks `/proc/<pid>/task/<tid>/children`.
@@ -161,6 +265,6 @@ fn scan_for_children(parent: Pid) -> Vec<Pid> {
   entries
     .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse().ok())
     .map(Pid::from_raw)
-    .filter(|&pid| target::parent_by_number(pid) == Some(parent))
+    .filter(|&pid| process::parent_by_number(pid) == Some(parent))
     .collect()
 }

@@ -17,7 +17,16 @@ const runtime = globalThis.Bun
     ? `Deno ${globalThis.Deno.version.deno}`
     : `Node ${process.version}`
 
-if (inPidNamespace()) {
+const ARMED_ENV = 'KILL_TARGET_NEUTRAL_ARMED'
+if (process.env[ARMED_ENV]) {
+  // Re-run by the killOnExit check below: arm a sleeper, say its pid, and
+  // wait to be killed.
+  const child = sleeper()
+  KillTarget.fromChildProcess(child).killOnExit()
+  console.log(child.pid)
+  setInterval(() => {}, 1 << 30)
+  await new Promise(() => {}) // the checks below are the parent's
+} else if (inPidNamespace()) {
   // Re-run by the pid reuse check below, as pid 1 of a new PID namespace.
   console.log(JSON.stringify(await staleSignalAfterReuse()))
   process.exit(0)
@@ -191,6 +200,23 @@ await check('errors for bad input, shaped like Node\'s, before any system call',
   await exited(child)
   target.close()
 })
+
+if (!caps.killOnExit) {
+  skip('killOnExit: an armed child dies with its program, SIGKILLed', 'capabilities().killOnExit is not true here')
+} else {
+  await check('killOnExit: an armed child dies with its program, SIGKILLed', async () => {
+    const args = globalThis.Deno ? ['run', '-A', SELF] : [SELF]
+    const program = spawn(process.execPath, args, { env: { ...process.env, [ARMED_ENV]: '1' }, stdio: ['ignore', 'pipe', 'inherit'] })
+    let output = ''
+    program.stdout.setEncoding('utf8').on('data', (chunk) => (output += chunk))
+    while (!output.endsWith('\n')) await delay(10)
+    const armed = KillTarget.fromPid(Number(output))
+    program.kill('SIGKILL')
+    await exited(program)
+    assert(await armed.waitForExit({ timeout: 10_000 }), 'the armed child outlived its program')
+    armed.close()
+  })
+}
 
 // One forced pid reuse: in a new PID namespace (this file again, as its
 // pid 1), a child is killed and reaped, a newcomer is given its pid, and the

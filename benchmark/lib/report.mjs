@@ -16,7 +16,7 @@ const bytes = (v) => `${Math.round(v).toLocaleString('en-US')} B`
 export function assess(results) {
   const signal = results.speed.groups[0].rows[0]
   const { baselines } = results.speed
-  const { scale, latency, terminate, tree } = results
+  const { scale, latency, terminate, tree, killOnExit } = results
   const waiting = `${scale.targets.toLocaleString('en-US')} targets waiting`
   const idle = scale.idleCpuMs.overMs / 1000
   const ratio = (what, baseline, goal, value) => ({ what, baseline, unit: 'ratio', compare: '<=', goal, value })
@@ -33,7 +33,19 @@ export function assess(results) {
     other('native memory per waiting target', 'C heap before the targets', 'bytes', 512, scale.perWaitingTarget.native),
     other(`extra threads, ${waiting}`, 'threads before the addon loads', 'count', 0, scale.threads.during - scale.threads.beforeAddon),
     other(`idle CPU over ${idle} s, ${waiting}`, `CPU over ${idle} idle s before the waits`, 'ms', 20, scale.idleCpuMs.waiting - scale.idleCpuMs.baseline),
+    ...(killOnExit ? killOnExitMeasures(killOnExit, other) : []),
   ].map((m) => ({ ...m, met: meets(m, m.value) }))
+}
+
+/** Item 7, absent from results.json files written before it. */
+function killOnExitMeasures(k, other) {
+  const armed = `${k.armed} armed`
+  return [
+    other('`killOnExit()`, per call', '—', 'us', 20, k.armUs),
+    other(`program SIGKILL → its ${armed} sleepers gone`, '—', 'ms', 50, k.deathMs.flat),
+    other(`guardian memory (Pss), ${armed}`, '—', 'bytes', 4 * 1024 * 1024, k.guardianPss),
+    other('idle CPU over 2 s, guardian and keeper, 10 armed trees of 10', '—', 'ms', 20, k.idleCpuMs.trees),
+  ]
 }
 
 export function report(results) {
@@ -84,6 +96,15 @@ export function report(results) {
   line(
     `terminate() × ${terminate.children}: ${terminate.terminateMs.map((v) => v.toFixed(0)).join(' / ')} ms · ` +
       `child.kill() + 'exit': ${terminate.killMs.map((v) => v.toFixed(0)).join(' / ')} ms · ratio of medians ${x(terminate.ratio)}`,
+  )
+  const k = results.killOnExit
+  line(
+    `killOnExit(): guardian started in ${k.guardianStartMs.toFixed(1)} ms · arming ${k.armUs.toFixed(1)} µs per call · ` +
+      `guardian Pss ${bytes(k.guardianPss)} (${k.armed} armed) · idle CPU over 2 s ${k.idleCpuMs.flat} ms (${k.armed} armed), ${k.idleCpuMs.trees} ms (10 trees of 10)`,
+  )
+  line(
+    `  program SIGKILL → the armed gone: ${k.deathMs.flat.toFixed(1)} ms for ${k.armed} sleepers, ${k.deathMs.trees.toFixed(1)} ms for 10 trees of 10 · ` +
+      `${k.armed} SIGKILLs sent from here: ${k.deathMs.floor.toFixed(1)} ms`,
   )
   line()
   line('targets')

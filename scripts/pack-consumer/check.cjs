@@ -7,6 +7,9 @@ check(require.resolve('kill-target'))
 const child = spawn('sleep', ['30'], { stdio: 'ignore' })
 const target = KillTarget.fromChildProcess(child)
 if (target.signal(0) !== true) throw new Error('signal(0) on a live child was not true')
+// The guardian is installed beside the binding, executable: arming starts it.
+if (capabilities().killOnExit !== capabilities().pidfd) throw new Error('the installed guardian cannot be started')
+if (capabilities().killOnExit) target.killOnExit()
 target.terminate().then((result) => {
   if (!result.exited) throw new Error(`terminate() left the child running: ${JSON.stringify(result)}`)
   target.close()

@@ -1,0 +1,252 @@
+//! What the guardian holds, and what it does with it: the program's pidfd,
+//! and each armed process's pidfd, by arming.
+
+use std::collections::HashMap;
+use std::io::{self, IoSlice, IoSliceMut};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
+use std::time::{Duration, Instant};
+
+use kill_target_guardian::{Message, Options, READY};
+use nix::errno::Errno;
+use nix::sys::epoll::{Epoll, EpollCreateFlags, EpollEvent, EpollFlags, EpollTimeout};
+use nix::sys::socket::{recvmsg, sendmsg, ControlMessageOwned, MsgFlags};
+
+use crate::sys;
+
+pub struct Held {
+  epoll: Epoll,
+  socket: OwnedFd,
+  program: Option<OwnedFd>,
+  armings: HashMap<u64, Options>,
+  /// By the number of their pidfd, which is also their epoll key.
+  processes: HashMap<RawFd, Process>,
+}
+
+struct Process {
+  arming: u64,
+  pidfd: OwnedFd,
+}
+
+/// Where an arming's options were lost (never, from a sound program):
+/// kill outright.
+const KILL: Options = Options {
+  signal: libc::SIGKILL,
+  force_kill_after_ms: 0,
+  tree: false,
+};
+
+impl Held {
+  pub fn new(socket: OwnedFd) -> io::Result<Self> {
+    let epoll = Epoll::new(EpollCreateFlags::EPOLL_CLOEXEC)?;
+    watch(&epoll, &socket)?;
+    Ok(Held {
+      epoll,
+      socket,
+      program: None,
+      armings: HashMap::new(),
+      processes: HashMap::new(),
+    })
+  }
+
+  /// Takes messages and lets exited processes go until the program is gone.
+  pub fn until_the_program_ends(&mut self) -> io::Result<()> {
+    let mut events = [EpollEvent::empty(); 64];
+    loop {
+      let ready = match self.epoll.wait(&mut events, EpollTimeout::NONE) {
+        Err(Errno::EINTR) => continue,
+        ready => ready?,
+      };
+      for event in &events[..ready] {
+        let fd = event.data() as RawFd;
+        if fd == self.socket.as_raw_fd() {
+          if !self.read_messages()? {
+            return Ok(());
+          }
+        } else if self
+          .program
+          .as_ref()
+          .is_some_and(|program| program.as_raw_fd() == fd)
+        {
+          // What it sent before it died counts.
+          self.read_messages()?;
+          return Ok(());
+        } else {
+          self.let_go(fd);
+        }
+      }
+    }
+  }
+
+  /// Reads what is queued. `false` at EOF: the program is gone.
+  fn read_messages(&mut self) -> io::Result<bool> {
+    loop {
+      let mut record = [0u8; Message::SIZE];
+      let mut space = nix::cmsg_space!([RawFd; 1]);
+      let (bytes, fds) = {
+        let mut iov = [IoSliceMut::new(&mut record)];
+        let flags = MsgFlags::MSG_DONTWAIT | MsgFlags::MSG_CMSG_CLOEXEC;
+        let received =
+          match recvmsg::<()>(self.socket.as_raw_fd(), &mut iov, Some(&mut space), flags) {
+            Err(Errno::EAGAIN) => return Ok(true),
+            Err(Errno::EINTR) => continue,
+            received => received?,
+          };
+        let mut fds = Vec::new();
+        for message in received.cmsgs()? {
+          if let ControlMessageOwned::ScmRights(rights) = message {
+            fds.extend(rights.into_iter().map(sys::received));
+          }
+        }
+        (received.bytes, fds)
+      };
+      if bytes == 0 && fds.is_empty() {
+        return Ok(false);
+      }
+      // A record of another shape is skipped; its descriptors close with it.
+      if let Some(message) = Message::decode(&record[..bytes]) {
+        self.take(message, fds.into_iter().next())?;
+      }
+    }
+  }
+
+  fn take(&mut self, message: Message, fd: Option<OwnedFd>) -> io::Result<()> {
+    match (message, fd) {
+      (Message::Program, Some(pidfd)) => {
+        watch(&self.epoll, &pidfd)?;
+        self.program = Some(pidfd);
+        sendmsg::<()>(
+          self.socket.as_raw_fd(),
+          &[IoSlice::new(&[READY])],
+          &[],
+          MsgFlags::empty(),
+          None,
+        )?;
+      }
+      (Message::Hold { arming, options }, Some(pidfd)) => {
+        self.armings.insert(arming, options);
+        watch(&self.epoll, &pidfd)?;
+        self
+          .processes
+          .insert(pidfd.as_raw_fd(), Process { arming, pidfd });
+      }
+      (Message::Update { arming, options }, None) => {
+        if let Some(held) = self.armings.get_mut(&arming) {
+          *held = options;
+        }
+      }
+      (Message::Release { arming }, None) => {
+        self.armings.remove(&arming);
+        let epoll = &self.epoll;
+        self
+          .processes
+          .retain(|_, process| match process.arming == arming {
+            true => !unwatch(epoll, &process.pidfd),
+            false => true,
+          });
+      }
+      _ => {}
+    }
+    Ok(())
+  }
+
+  /// A held process exited: its pidfd closes, and an arming with no
+  /// process left goes too.
+  fn let_go(&mut self, fd: RawFd) {
+    let Some(process) = self.processes.remove(&fd) else {
+      return;
+    };
+    unwatch(&self.epoll, &process.pidfd);
+    if !self
+      .processes
+      .values()
+      .any(|other| other.arming == process.arming)
+    {
+      self.armings.remove(&process.arming);
+    }
+  }
+
+  /// The program is gone: every held process gets its arming's signal.
+  /// Trees are frozen whole first. Then SIGCONT, so that a stopped process
+  /// can act on the signal; then, where asked, SIGKILL for the survivors
+  /// once their time is up.
+  pub fn kill_all(mut self) {
+    let options = |process: &Process| *self.armings.get(&process.arming).unwrap_or(&KILL);
+    for process in self.processes.values() {
+      if options(process).tree {
+        let _ = sys::pidfd_send_signal(process.pidfd.as_fd(), libc::SIGSTOP);
+      }
+    }
+    for process in self.processes.values() {
+      let _ = sys::pidfd_send_signal(process.pidfd.as_fd(), options(process).signal);
+    }
+    let now = Instant::now();
+    let mut deadlines = HashMap::new();
+    for (&fd, process) in &self.processes {
+      let Options {
+        signal,
+        force_kill_after_ms,
+        ..
+      } = options(process);
+      // SIGKILL needs no SIGCONT, even in a frozen tree.
+      if signal != libc::SIGKILL {
+        let _ = sys::pidfd_send_signal(process.pidfd.as_fd(), libc::SIGCONT);
+        if force_kill_after_ms > 0 {
+          deadlines.insert(fd, now + Duration::from_millis(force_kill_after_ms.into()));
+        }
+      }
+    }
+    self.processes.retain(|fd, _| deadlines.contains_key(fd));
+    self.escalate(deadlines);
+  }
+
+  /// Waits for each process until its deadline, then sends SIGKILL.
+  fn escalate(mut self, mut deadlines: HashMap<RawFd, Instant>) {
+    let mut events = [EpollEvent::empty(); 64];
+    while let Some(&first) = deadlines.values().min() {
+      let left = first.saturating_duration_since(Instant::now());
+      let timeout = EpollTimeout::try_from(left.as_millis().min(i32::MAX as u128) as i32)
+        .unwrap_or(EpollTimeout::ZERO);
+      let ready = match self.epoll.wait(&mut events, timeout) {
+        Ok(ready) => ready,
+        Err(Errno::EINTR) => 0,
+        // Without a way to wait, the deadlines come now.
+        Err(_) => {
+          deadlines
+            .values_mut()
+            .for_each(|deadline| *deadline = Instant::now());
+          0
+        }
+      };
+      for event in &events[..ready] {
+        let fd = event.data() as RawFd;
+        deadlines.remove(&fd);
+        self.processes.remove(&fd);
+      }
+      let now = Instant::now();
+      deadlines.retain(|fd, deadline| {
+        if *deadline > now {
+          return true;
+        }
+        if let Some(process) = self.processes.remove(fd) {
+          let _ = sys::pidfd_send_signal(process.pidfd.as_fd(), libc::SIGKILL);
+        }
+        false
+      });
+    }
+  }
+}
+
+/// Into the epoll set, keyed by its own number; level-triggered.
+fn watch(epoll: &Epoll, fd: &OwnedFd) -> io::Result<()> {
+  let event = EpollEvent::new(EpollFlags::EPOLLIN, fd.as_raw_fd() as u64);
+  Ok(epoll.add(fd, event)?)
+}
+
+/// Out of the epoll set before the pidfd closes: the program still holds the
+/// same open file, which would keep the registration, and its key, alive.
+/// Always true, for `retain`.
+fn unwatch(epoll: &Epoll, fd: &OwnedFd) -> bool {
+  // Fails only for a descriptor not in the set, which is then not watched.
+  let _ = epoll.delete(fd);
+  true
+}
