@@ -83,17 +83,11 @@ pub fn arm(process: &Process, options: Options) -> Result<u64, Failure> {
   let keeper = locked.as_mut().expect("keeper() makes it");
   keeper.last += 1;
   let id = keeper.last;
-  if let Some(guardian) = &keeper.guardian {
-    // A guardian that has just died is replaced, and told, by the keeper.
-    let _ = guardian.send(
-      Message::Hold {
-        arming: id,
-        options,
-      },
-      Some(pidfd),
-    );
-  }
-  keeper.hold(id, &held)?;
+  hand_over(keeper.guardian.as_ref(), id, options, pidfd);
+  // The keeper's own copy: the target's may close before the arming ends.
+  let own = held.pidfd().expect("a clone of a pidfd target has a pidfd");
+  hold(&keeper.epoll, &mut keeper.by_fd, id, own)
+    .map_err(|e| sys_failure("epoll_ctl", e, process))?;
   keeper.armings.insert(
     id,
     Arming {
@@ -213,14 +207,33 @@ fn sys_failure(syscall: &'static str, errno: Errno, process: &Process) -> Failur
   }
 }
 
-impl Keeper {
-  fn hold(&mut self, id: u64, process: &Process) -> Result<(), Failure> {
-    let pidfd = process.pidfd().expect("armed processes are held by pidfd");
-    watch(&self.epoll, pidfd).map_err(|e| sys_failure("epoll_ctl", e, process))?;
-    self.by_fd.insert(pidfd.as_raw_fd(), id);
-    Ok(())
+/// Gives the guardian a pidfd to hold for arming `id`. A guardian that has
+/// just died fails this; the keeper replaces it and tells it everything.
+fn hand_over(guardian: Option<&Guardian>, id: u64, options: Options, pidfd: BorrowedFd) {
+  if let Some(guardian) = guardian {
+    let _ = guardian.send(
+      Message::Hold {
+        arming: id,
+        options,
+      },
+      Some(pidfd),
+    );
   }
+}
 
+/// Watches a held process's pidfd here too, to let it go once it exits.
+fn hold(
+  epoll: &Epoll,
+  by_fd: &mut HashMap<RawFd, u64>,
+  id: u64,
+  pidfd: BorrowedFd,
+) -> Result<(), Errno> {
+  watch(epoll, pidfd)?;
+  by_fd.insert(pidfd.as_raw_fd(), id);
+  Ok(())
+}
+
+impl Keeper {
   /// Out of the epoll set before its descriptor closes: the target's own
   /// pidfd may share the open file, which would keep the entry alive.
   fn unhold(&mut self, process: &Process) {
@@ -290,19 +303,9 @@ impl Keeper {
       let arming = &self.armings[&id];
       let member = &arming.members[at];
       let pidfd = member.pidfd().expect("walked members are held by pidfd");
-      let (options, raw) = (arming.options, pidfd.as_raw_fd());
-      if let Some(guardian) = &self.guardian {
-        let _ = guardian.send(
-          Message::Hold {
-            arming: id,
-            options,
-          },
-          Some(pidfd),
-        );
-      }
-      if watch(&self.epoll, pidfd).is_ok() {
-        self.by_fd.insert(raw, id);
-      }
+      hand_over(self.guardian.as_ref(), id, arming.options, pidfd);
+      // Unwatched, it stays held until its arming goes.
+      let _ = hold(&self.epoll, &mut self.by_fd, id, pidfd);
     }
   }
 
@@ -323,11 +326,8 @@ impl Keeper {
     }
     for (&id, arming) in &self.armings {
       for process in std::iter::once(&arming.root).chain(&arming.members) {
-        let hold = Message::Hold {
-          arming: id,
-          options: arming.options,
-        };
-        let _ = guardian.send(hold, process.pidfd());
+        let pidfd = process.pidfd().expect("armed processes are held by pidfd");
+        hand_over(Some(&guardian), id, arming.options, pidfd);
       }
     }
     self.guardian = Some(guardian);
