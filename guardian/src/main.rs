@@ -15,11 +15,13 @@ mod sys;
 use std::process::ExitCode;
 
 use held::Held;
+use nix::sys::resource::{getrlimit, setrlimit, Resource};
 
 fn main() -> ExitCode {
   sys::close_inherited();
   // Keep no directory of the program's busy (an unmount, a removal).
   let _ = std::env::set_current_dir("/");
+  raise_descriptor_limit();
   // stdio is /dev/null: a failure is told by the exit status, which the
   // program, the parent, reads when it reaps us and starts another.
   let Ok(mut held) = Held::new(sys::take_socket()) else {
@@ -30,4 +32,15 @@ fn main() -> ExitCode {
   }
   held.kill_all();
   ExitCode::SUCCESS
+}
+
+/// Every held process is a descriptor here. The soft limit is the program's
+/// (Node raises its own to the hard one, other hosts may not); past it the
+/// kernel drops a descriptor sent with `SCM_RIGHTS`, and the process it held
+/// would not be killed. So take the hard limit, which no process needs a
+/// privilege to reach.
+fn raise_descriptor_limit() {
+  if let Ok((_, hard)) = getrlimit(Resource::RLIMIT_NOFILE) {
+    let _ = setrlimit(Resource::RLIMIT_NOFILE, hard, hard);
+  }
 }
