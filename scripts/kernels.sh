@@ -94,10 +94,12 @@ APT_PACKAGES=(qemu-system-x86 cpio util-linux debian-archive-keyring)
 # refused before any system call), reap (1,000 trials of libuv's batch
 # reap), reuse and identity-reuse (200 forced reuses per arm; race.spec
 # forces the same reuse here). identity checks ids of the start-time kind
-# where pidfs is absent (before 6.9). seccomp skips in the VMs (no C compiler for its launcher): it
-# imitates older kernels, and these are older kernels.
+# where pidfs is absent (before 6.9); kill-on-exit runs the guardian there,
+# its tree walk reading parents from /proc (no PIDFD_GET_INFO before 6.13).
+# seccomp skips in the VMs (no C compiler for its launcher): it imitates
+# older kernels, and these are older kernels.
 # KERNELS_SPECS="NAME..." (e.g. KERNELS_SPECS=reuse) runs those instead.
-VM_SPECS=(target wait errors fallback race seccomp tree identity)
+VM_SPECS=(target wait errors fallback race seccomp tree identity kill-on-exit)
 
 # Per kernel VM: the phase's limit, and the part of it the suite gets inside
 # the VM (the rest covers boot and poweroff), so a hung test still ends in a

@@ -475,7 +475,10 @@ impl KillTarget {
   /// after it rejects the promise with `ERR_USE_AFTER_CLOSE` and lists them
   /// in the error's `signals`; so does an abort. Every signal goes through
   /// the target, so the escalation can never reach a process that took the
-  /// pid. A process already gone resolves with
+  /// pid; with `group` where `capabilities().groupSignal` is false, the
+  /// group's signals are `killpg(2)`, by number, once the leader has been
+  /// reaped and the group is empty (see `signalGroup`). A process already
+  /// gone resolves with
   /// `{ exited: true, forced: false, signals: [], processes: 0 }`. With
   /// `group`, this process's signals go to its whole group, and the wait is
   /// for this process, the group's leader.
@@ -523,6 +526,9 @@ impl KillTarget {
   /// disarms. `close()` does not disarm. A process that exits on its own is
   /// let go; arming one that has already exited does nothing.
   ///
+  /// @throws {TypeError} `ERR_INVALID_ARG_VALUE` for a `signal` that cannot
+  /// end a process, as `terminate()` refuses it (`0`, SIGSTOP, SIGCONT,
+  /// SIGTSTP, SIGTTIN, SIGTTOU); nothing is armed.
   /// @throws {Error} `ERR_KILL_ON_EXIT_UNSUPPORTED` where the guarantee
   /// cannot be kept (no pidfds, or the guardian cannot start; see
   /// `capabilities().killOnExit`), `ERR_USE_AFTER_CLOSE` after `close()`.

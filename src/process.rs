@@ -181,10 +181,12 @@ impl Process {
   /// Before 6.9 a group signal is `killpg(2)`, by number. The kernel keeps a
   /// group's id from reuse while its leader is unreaped, and while any
   /// member holds it. So the leader's pidfd decides: unreaped, the id is
-  /// ours. Reaped, the id is ours only if nobody took the leader's pid since,
-  /// for a newcomer can take it only once the group is empty; if someone
-  /// has, the group is gone. What is left is the instant between that check
-  /// and the `killpg`.
+  /// ours. Reaped, a live holder of the leader's pid is a newcomer, so our
+  /// group is gone and nothing is sent. With nobody holding the pid the id
+  /// goes to `killpg`, and that is by number: either our members still hold
+  /// it, or our group is empty and the id may belong to a group that a
+  /// newcomer took the pid for, led, and left by being reaped. The docs name
+  /// that case: leader reaped, group empty.
   fn by_number_reaches_our_group(&self) -> Result<bool, Failure> {
     let no_such_process =
       |sent: io::Result<()>| matches!(sent, Err(e) if e.raw_os_error() == Some(libc::ESRCH));
