@@ -9,18 +9,18 @@ import { fileURLToPath } from 'node:url'
 
 import test, { type ExecutionContext } from 'ava'
 
-import { KillTarget } from '../index.js'
-import { exitOf, readPids, running, shell, sleeper } from './helpers.mts'
+import { KillTarget, capabilities } from '../index.js'
+import { exitOf, readPids, running, shell, sleeper, testUnless } from './helpers.mts'
 
 const CLI = fileURLToPath(new URL('../cli.js', import.meta.url))
 
 type Run = { status: number; stdout: string; stderr: string }
 
 /** Runs `kill-target ...args` (through `sh -c` when given a script). */
-function run(args: string[], script?: string): Promise<Run> {
+function run(args: string[], script?: string, env: NodeJS.ProcessEnv = process.env): Promise<Run> {
   const [file, argv] = script === undefined ? [process.execPath, [CLI, ...args]] : ['sh', ['-c', script, 'sh', process.execPath, CLI, ...args]]
   return new Promise((resolve) => {
-    execFile(file, argv, { encoding: 'utf8' }, (error, stdout, stderr) => {
+    execFile(file, argv, { encoding: 'utf8', env }, (error, stdout, stderr) => {
       resolve({ status: error ? Number(error.code) : 0, stdout, stderr })
     })
   })
@@ -115,10 +115,24 @@ test('bad usage exits 2 with one line on stderr', async (t) => {
   t.true(running(child.pid!), 'nothing was sent')
 })
 
+testUnless(
+  [capabilities().pidfs ? null : 'capabilities().pidfs is false: no id of the pidfs kind to hand a command without pidfds'],
+  'any other failure exits 1 with one line on stderr: a pidfs id where the command has no pidfds',
+  async (t) => {
+    const child = sleeper(t, {}, 600)
+    const id = KillTarget.fromChildProcess(child).id
+    const withoutPidfds = { ...process.env, KILL_TARGET_DISABLE_PIDFD: '1' }
+    for (const args of [['stop', id], ['signal', id, 'SIGTERM']]) {
+      failed(t, await run(args, undefined, withoutPidfds), 1, /ERR_FEATURE_UNAVAILABLE_ON_PLATFORM|pidfs/)
+    }
+    t.true(running(child.pid!), 'nothing was sent')
+  },
+)
+
 test('--help documents every command, option and exit status', async (t) => {
   const result = await run(['--help'])
   t.is(result.status, 0)
-  for (const word of ['id <pid>', 'stop <id>', '--timeout', '--group', '--tree', 'signal <id> <SIGNAL>', 'starttime:', '  3  ', '  2  ', '  1  ']) {
+  for (const word of ['id <pid>', 'stop <id>', '--timeout', '--group', '--tree', 'signal <id> <SIGNAL>', 'starttime:', '  0  ', '  3  ', '  2  ', '  1  ']) {
     t.true(result.stdout.includes(word), word)
   }
   t.is((await run(['stop', '-h'])).stdout, result.stdout)
