@@ -118,6 +118,42 @@ testUnless([withoutPidfd()], 'an abort while a tree is being terminated leaves n
   t.false(states(marker).includes('T'), 'stopped: none')
 })
 
+// A group member whose parent exited is nobody's descendant any more; only
+// the group signal reaches it. The same tree without `group` is the control.
+const ORPHAN = `sh -c 'sleep 60 & exit 0'; sleep 60 & wait`
+
+testUnless([withoutPidfd()], 'terminate({ tree: true, group: true }) also ends a group member the walk cannot reach (its parent exited); tree alone leaves it', async (t) => {
+  for (const group of [false, true]) {
+    const { root, target, marker } = await tree(t, ORPHAN, 3, { detached: true })
+    const result = await target.terminate({ tree: true, group, forceKillAfterDelay: 10_000 })
+    t.is(result.exited, true)
+    t.deepEqual(await exitOf(root), [null, 'SIGTERM'])
+    for (const deadline = Date.now() + 10_000; group && Date.now() < deadline && alive(marker).length > 0; ) await delay(10)
+    t.is(alive(marker).length, group ? 0 : 1, group ? 'the orphan got the group signal' : 'the orphan is out of the walk')
+  }
+})
+
+const OWN_TREE = fileURLToPath(new URL('fixtures/own-tree.mjs', import.meta.url))
+
+for (const whose of ['self', 'parent'] as const) {
+  testUnless(
+    [withoutPidfd()],
+    `terminate({ tree: true }) of a tree that holds the calling program (rooted at its ${whose === 'self' ? 'own pid' : "parent's"}): the program is signalled last and never stopped, every member ends`,
+    async (t) => {
+      const [script, members] =
+        whose === 'self'
+          ? [`exec "${process.execPath}" "${OWN_TREE}" terminate self`, 4]
+          : [`"${process.execPath}" "${OWN_TREE}" terminate parent; sleep 60`, 5]
+      const { root, marker } = await tree(t, script, members, { stdio: ['pipe', 'ignore', 'inherit'] })
+      root.stdin!.write('go\n')
+      const ended = await Promise.race([exitOf(root), delay(20_000).then(() => 'still running after 20 s (stopped itself?)')])
+      t.deepEqual(ended, [null, 'SIGTERM'])
+      for (const deadline = Date.now() + 10_000; Date.now() < deadline && alive(marker).length > 0; ) await delay(10)
+      t.deepEqual(states(marker), [], 'nothing of the tree is left, stopped or not')
+    },
+  )
+}
+
 test('descendants() of a process with none is [], and after close() it throws', (t) => {
   const target = KillTarget.fromChildProcess(sleeper(t))
   t.deepEqual(target.descendants(), [])

@@ -541,8 +541,10 @@ impl KillTarget {
       .map_err(|failure| failure.into_napi(env))
   }
 
-  /// The live descendants of this process (children, their children, and
-  /// so on), each as a target of its own, parents before their children.
+  /// The descendants of this process at the moment of the call (children,
+  /// their children, and so on), each as a target of its own, parents
+  /// before their children. A zombie is listed (it holds its pid until it
+  /// is reaped; its `isAlive()` is false).
   ///
   /// Each is listed in `/proc`, opened by pidfd, and only then confirmed a
   /// child of a process already held, which must itself still be unreaped:

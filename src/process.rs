@@ -98,6 +98,12 @@ impl Process {
     self.pid
   }
 
+  /// True for the process this code runs in: a tree rooted at it, or at
+  /// one of its ancestors, holds it.
+  pub fn is_this_process(&self) -> bool {
+    self.pid == nix::unistd::getpid()
+  }
+
   /// True when signals go through a pidfd and can never reach a process
   /// that reused the number.
   pub fn race_free(&self) -> bool {

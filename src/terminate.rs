@@ -59,6 +59,17 @@ pub enum Answer {
   Nothing,
 }
 
+/// Which members a round of signals is for.
+#[derive(Clone, Copy, PartialEq)]
+enum Reach {
+  /// Every member but this process.
+  Others,
+  /// This process, if it is a member.
+  ThisProcess,
+  /// The members not yet seen to exit, this process last.
+  Survivors,
+}
+
 struct Terminate {
   promise: Option<Promise>,
   /// The root first, then its descendants with `tree`.
@@ -116,15 +127,19 @@ impl Terminate {
       }
       false => false,
     };
-    let signalled = self.send_all(plan.kill_signal, false);
+    let signalled = self.send_all(plan.kill_signal, Reach::Others);
     // Stopped ones act on it only once continued; with `tree` the walk
     // stopped them all, and nothing may stay stopped.
     let resumed = match plan.kill_signal != Signal::SIGKILL || plan.tree {
-      true => self.send_all(Signal::SIGCONT, false).map(drop),
+      true => self.send_all(Signal::SIGCONT, Reach::Others).map(drop),
       false => Ok(()),
     };
-    let signalled = signalled?;
+    // This process, when it is a member, last of all: once it has acted on
+    // the signal it may signal nobody. It was never stopped.
+    let own = self.send_all(plan.kill_signal, Reach::ThisProcess);
+    let mut signalled = signalled?;
     resumed?;
+    signalled.extend(own?);
     self.processes = signalled.len() as u32;
     if signalled.is_empty() && !stopped_root {
       // Already reaped, every one: nothing to stop.
@@ -144,15 +159,22 @@ impl Terminate {
     Ok(true)
   }
 
-  /// Sends `signal` to every member, or with `survivors` to those not yet
-  /// seen to exit; lists it once if any received it. The members that did,
-  /// or the first failure (after trying every member, so that none is left
-  /// stopped).
-  fn send_all(&mut self, signal: Signal, survivors: bool) -> Result<Vec<Pid>, Failure> {
+  /// Sends `signal` to the members `reach` names, this process (if it is
+  /// one) after all the others; lists it once if any received it. The
+  /// members that did, or the first failure (after trying every member, so
+  /// that none is left stopped).
+  fn send_all(&mut self, signal: Signal, reach: Reach) -> Result<Vec<Pid>, Failure> {
     let mut delivered = Vec::new();
     let mut failed = None;
-    for (i, member) in self.members.iter().enumerate() {
-      if survivors && !self.remaining.contains(&member.pid()) {
+    let (others, own): (Vec<_>, Vec<_>) =
+      (self.members.iter().enumerate()).partition(|(_, member)| !member.is_this_process());
+    for (i, member) in others.into_iter().chain(own) {
+      let reached = match reach {
+        Reach::Others => !member.is_this_process(),
+        Reach::ThisProcess => member.is_this_process(),
+        Reach::Survivors => self.remaining.contains(&member.pid()),
+      };
+      if !reached {
         continue;
       }
       let sent = match (i, self.group) {
@@ -165,8 +187,11 @@ impl Terminate {
         Err(failure) => failed = failed.or(Some(failure)),
       }
     }
-    if !delivered.is_empty() {
-      self.signals.push(signal.name());
+    let name = signal.name();
+    // This process's round repeats the signal the others got: listed once.
+    let listed = reach == Reach::ThisProcess && self.signals.contains(&name);
+    if !delivered.is_empty() && !listed {
+      self.signals.push(name);
     }
     match failed {
       Some(failure) => Err(failure),
@@ -235,10 +260,12 @@ impl Operation for Terminate {
         Ok(()) if self.remaining.is_empty() => Ok(true),
         Ok(()) => match self.grace.take() {
           Some(grace) => {
-            let killed = self.send_all(Signal::SIGKILL, true).and_then(|delivered| {
-              self.forced = !delivered.is_empty();
-              self.arm(env, id, grace.max(KILL_SETTLE))
-            });
+            let killed = self
+              .send_all(Signal::SIGKILL, Reach::Survivors)
+              .and_then(|delivered| {
+                self.forced = !delivered.is_empty();
+                self.arm(env, id, grace.max(KILL_SETTLE))
+              });
             match killed {
               Ok(()) => return false,
               Err(failure) => Err(failure),

@@ -9,7 +9,10 @@
 //! With `stop`, each member is stopped (SIGSTOP) as it is found, top down,
 //! and the listing repeats until a pass finds nobody new: a stopped process
 //! cannot fork, and while it is stopped its children are not reparented, so
-//! the walk ends with the whole tree held and frozen.
+//! the walk ends with the whole tree held and frozen. Except this process,
+//! when the tree holds it (a walk from itself or an ancestor): stopped, it
+//! would never wake to continue the others. It forks nothing meanwhile
+//! from the thread that is walking.
 
 use std::collections::hash_map::Entry;
 use std::collections::{HashMap, HashSet};
@@ -55,7 +58,7 @@ pub fn walk(root: &Process, stop: bool) -> Result<Walk, Failure> {
 }
 
 fn find(root: &Process, stop: bool, walk: &mut Walk) -> Result<(), Failure> {
-  walk.stopped_root = stop && root.signal(Signal::SIGSTOP)?;
+  walk.stopped_root = stop && freeze(root)?;
   // Without the freeze one pass is all a snapshot can be. With it, each
   // further pass lists every held process again: one that forked after
   // its listing, before its SIGSTOP, shows the child now.
@@ -93,7 +96,7 @@ pub fn grow(
         continue;
       };
       if stop {
-        child.signal(Signal::SIGSTOP)?;
+        freeze(&child)?;
       }
       held.insert(pid);
       // Files kept for an earlier holder of the pid show that one.
@@ -102,6 +105,14 @@ pub fn grow(
     }
   }
   Ok(members.len() - before)
+}
+
+/// SIGSTOP, to anyone but this process. Whether it was delivered.
+fn freeze(process: &Process) -> Result<bool, Failure> {
+  match process.is_this_process() {
+    true => Ok(false),
+    false => process.signal(Signal::SIGSTOP),
+  }
 }
 
 /// The process `pid` names now, if it is a child of the held `parent`.

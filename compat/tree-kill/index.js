@@ -50,6 +50,14 @@ module.exports = function treeKill(pid, signal, callback) {
   })
 }
 
+/**
+ * This process, when the tree holds it (treeKill(process.pid), or the pid
+ * of an ancestor): never stopped, for it would never wake to continue the
+ * others, and signalled last, for once it acts on the signal it may
+ * continue nobody.
+ */
+const isThisProcess = (member) => member.pid === process.pid
+
 /** Freezes the tree rooted at `pid`, signals each member, continues it. */
 function signalTree(pid, signal) {
   let root
@@ -61,8 +69,17 @@ function signalTree(pid, signal) {
     throw error
   }
   const members = [root]
+  const freeze = (member) => isThisProcess(member) || member.signal('SIGSTOP')
+  let first
+  const send = (member) => {
+    try {
+      member.signal(signal)
+    } catch (error) {
+      first ??= error
+    }
+  }
   try {
-    root.signal('SIGSTOP')
+    freeze(root)
     const held = new Set([root.pid])
     for (let found = true; found; ) {
       found = false
@@ -71,25 +88,19 @@ function signalTree(pid, signal) {
           member.close()
           continue
         }
-        member.signal('SIGSTOP')
+        freeze(member)
         held.add(member.pid)
         members.push(member)
         found = true
       }
     }
-    let first
-    for (const member of members.slice().reverse()) {
-      try {
-        member.signal(signal)
-      } catch (error) {
-        first ??= error
-      }
-    }
-    if (first) throw first
+    for (const member of members.slice().reverse()) if (!isThisProcess(member)) send(member)
   } finally {
     for (const member of members) {
-      if (!STOPPING.has(signal)) member.signal('SIGCONT')
-      member.close()
+      if (!STOPPING.has(signal) && !isThisProcess(member)) member.signal('SIGCONT')
     }
   }
+  members.filter(isThisProcess).forEach(send)
+  for (const member of members) member.close()
+  if (first) throw first
 }
