@@ -198,8 +198,10 @@ export declare class KillTarget {
    */
   killOnExit(options?: boolean | { signal?: NodeJS.Signals | number; forceKillAfterDelay?: number | false; tree?: boolean }): void
   /**
-   * The live descendants of this process (children, their children, and
-   * so on), each as a target of its own, parents before their children.
+   * The descendants of this process at the moment of the call (children,
+   * their children, and so on), each as a target of its own, parents
+   * before their children. A zombie is listed (it holds its pid until it
+   * is reaped; its `isAlive()` is false).
    *
    * Each is listed in `/proc`, opened by pidfd, and only then confirmed a
    * child of a process already held, which must itself still be unreaped:

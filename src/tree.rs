@@ -279,3 +279,59 @@ fn scan_for_children(parent: Pid) -> Vec<Pid> {
     .filter(|&pid| process::parent_by_number(pid) == Some(parent))
     .collect()
 }
+
+#[cfg(test)]
+mod tests {
+  use super::*;
+
+  /// Children this test spawned, which it alone reaps.
+  struct Sleepers(Vec<std::process::Child>);
+
+  impl Sleepers {
+    fn start(count: usize) -> Self {
+      let spawn = || {
+        std::process::Command::new("sleep")
+          .arg("60")
+          .spawn()
+          .unwrap()
+      };
+      Self((0..count).map(|_| spawn()).collect())
+    }
+
+    fn pids(&self) -> Vec<Pid> {
+      self
+        .0
+        .iter()
+        .map(|c| Pid::from_raw(c.id() as i32))
+        .collect()
+    }
+  }
+
+  impl Drop for Sleepers {
+    fn drop(&mut self) {
+      for child in &mut self.0 {
+        let _ = child.kill();
+        let _ = child.wait();
+      }
+    }
+  }
+
+  #[test]
+  fn the_stat_scan_finds_the_children_the_children_files_list() {
+    let sleepers = Sleepers::start(3);
+    let me = nix::unistd::getpid();
+    // Other tests spawn children of this process meanwhile: compare ours.
+    let ours = |listed: Vec<Pid>| {
+      let mut found: Vec<Pid> = listed
+        .into_iter()
+        .filter(|pid| sleepers.pids().contains(pid))
+        .collect();
+      found.sort();
+      found
+    };
+    let mut expected = sleepers.pids();
+    expected.sort();
+    assert_eq!(ours(threads_children(me).unwrap()), expected);
+    assert_eq!(ours(scan_for_children(me)), expected);
+  }
+}
