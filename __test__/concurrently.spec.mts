@@ -2,10 +2,10 @@
 // concurrently from the registry, with the one `overrides` line the README
 // gives pointed at this checkout's packed compat/tree-kill. `concurrently
 // --kill-others` then stops trees (members in new sessions included)
-// through it. Needs the npm registry; says so in its title where it is out
+// through it, with no ps on its PATH. Needs the npm registry; says so in its title where it is out
 // of reach.
 import { execFileSync, spawn, spawnSync } from 'node:child_process'
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -45,14 +45,32 @@ testUnless([noRegistry, withoutPidfd(), emulated], `concurrently ${CONCURRENTLY}
   const resolved = execFileSync(process.execPath, ['-p', "require(require.resolve('tree-kill/package.json', { paths: [require.resolve('concurrently')] })).name"], { cwd: project, encoding: 'utf8' }).trim()
   t.is(resolved, 'kill-target-tree-kill')
 
+  // A PATH with no ps: tree-kill itself, and any fallback by number, would
+  // fail there (spawn ps ENOENT) and leave the trees running.
+  const bin = join(project, 'bin')
+  mkdirSync(bin)
+  for (const tool of ['node', 'sh', 'sleep', 'setsid']) {
+    symlinkSync(execFileSync('sh', ['-c', `command -v ${tool}`], { encoding: 'utf8' }).trim(), join(bin, tool))
+  }
+  t.not(spawnSync('/bin/sh', ['-c', 'command -v ps'], { env: { PATH: bin } }).status, 0, 'no ps on that PATH')
+
   const marker = String(process.pid) + Date.now()
   const tree = "sh -c 'sleep 60 & setsid sh -c \"sleep 60 & wait\" & wait'"
   const run = spawn(join(project, 'node_modules/.bin/concurrently'), ['--kill-others', tree, tree, 'sleep 1'], {
     cwd: project,
-    env: { ...process.env, KILL_TARGET_E2E: marker },
+    env: { ...process.env, PATH: bin, KILL_TARGET_E2E: marker },
     stdio: 'ignore',
   })
-  await exitOf(run)
+  // Both trees up (concurrently's shell, then 5 members each) before
+  // 'sleep 1' ends and --kill-others stops them: the run is not vacuous.
+  let most = 0
+  const exited = exitOf(run)
+  for (const deadline = Date.now() + 10_000; most < 10 && Date.now() < deadline; ) {
+    most = Math.max(most, alive(marker).length)
+    await delay(20)
+  }
+  t.true(most >= 10, `${most} members seen up`)
+  await exited
   // SIGTERM is out to every member; a moment for the last to die of it.
   for (let i = 0; i < 50 && alive(marker).length > 0; i++) await delay(20)
   t.deepEqual(alive(marker), [])
