@@ -9,7 +9,7 @@ import { Resvg } from '@resvg/resvg-js'
 import test from 'ava'
 
 import { renderChart } from '../benchmark/lib/render-chart.mjs'
-import { END, START, renderTable, tableInReadme } from '../benchmark/lib/render-table.mjs'
+import { END, PROFILE_END, PROFILE_START, START, renderProfile, renderTable, tableInReadme } from '../benchmark/lib/render-table.mjs'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 const read = (path: string) => readFileSync(`${ROOT}/${path}`, 'utf8')
@@ -19,6 +19,11 @@ const REDRAW = 'redraw it from benchmark/results.json: npm run bench -- --render
 
 test(`the README's benchmark table, between ${START} and ${END}, is the one results.json renders`, (t) => {
   t.is(tableInReadme(readme), renderTable(results), REDRAW)
+})
+
+test(`the README's profile, between ${PROFILE_START} and ${PROFILE_END}, is the one results.json renders`, (t) => {
+  t.true((results.profile ?? []).length > 0, 'results.json has a profile')
+  t.is(tableInReadme(readme, PROFILE_START, PROFILE_END), renderProfile(results), REDRAW)
 })
 
 test('docs/bench.svg is the chart results.json renders', (t) => {

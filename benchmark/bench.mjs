@@ -48,6 +48,7 @@ if (typeof globalThis.gc !== 'function') {
 const { check, elapsed, failures, progress, threadCount } = await import('./lib/harness.mjs')
 const { loadFloor } = await import('./lib/floor.mjs')
 const { assess, report } = await import('./lib/report.mjs')
+const { profile } = await import('./lib/profile.mjs')
 const { speed } = await import('./sections/speed.mjs')
 const { latency } = await import('./sections/latency.mjs')
 const { scale } = await import('./sections/scale.mjs')
@@ -102,6 +103,7 @@ results.killOnExit = await killOnExit(context)
 results.seconds = elapsed()
 results.failures = failures
 results.targets = assess(results)
+results.profile = profile(results)
 
 const text = report(results)
 process.stdout.write(`${text}\n`)

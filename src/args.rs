@@ -34,15 +34,13 @@ pub fn string(value: &Unknown, name: &'static str) -> Checked<String> {
 
 /// A signal name or number; `undefined` means `fallback`.
 pub fn signal(value: &Unknown, name: &'static str, fallback: Signal) -> Checked<Signal> {
-  // The type first: reading a number out of anything else fails with an
-  // error napi-rs allocates and formats, which names and `undefined` would
-  // pay on every call.
+  // A number is read at once (the hot path: `signal(0)`); a failed read
+  // costs only the call, and the type then says what else it is.
+  if let Some(number) = ffi::number(value) {
+    let number = in_range(number, value, name, 0, MAX_SIGNAL.into())?;
+    return Ok(Signal::from_number(number as i32).expect("0..=64 was checked"));
+  }
   match kind(value) {
-    ValueType::Number => {
-      let number = number_of(value).unwrap_or(f64::NAN);
-      let number = in_range(number, value, name, 0, MAX_SIGNAL.into())?;
-      Ok(Signal::from_number(number as i32).expect("0..=64 was checked"))
-    }
     ValueType::Undefined => Ok(fallback),
     // Read into a buffer on the stack: a known name costs no allocation.
     ValueType::String => ffi::short_string(value, &mut [0; 32])

@@ -321,6 +321,16 @@ pub fn take_exception(env: &Env) -> napi::Result<Option<Unknown<'_>>> {
   }))
 }
 
+/// The value of a number primitive; `None` for anything else, which costs
+/// no more than the call (napi-rs's reader formats an error for it).
+pub fn number(value: &Unknown) -> Option<f64> {
+  let mut number = 0.0;
+  // SAFETY: N-API writes the double into our local; `value` is a live
+  // handle of its env, on that env's thread.
+  let status = unsafe { sys::napi_get_value_double(value.value().env, value.raw(), &mut number) };
+  (status == sys::Status::napi_ok).then_some(number)
+}
+
 /// The text of a JavaScript string, copied into `buffer` without
 /// allocating; `None` if it is not a string, not UTF-8 on a character
 /// boundary, or does not fit with room to spare (then it may be cut short).

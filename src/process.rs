@@ -7,6 +7,7 @@
 
 use std::io;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::sync::OnceLock;
 
 use nix::errno::Errno;
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
@@ -101,7 +102,10 @@ impl Process {
   /// True for the process this code runs in: a tree rooted at it, or at
   /// one of its ancestors, holds it.
   pub fn is_this_process(&self) -> bool {
-    self.pid == nix::unistd::getpid()
+    // Read once (getpid is a system call each time): the probe's child, the
+    // one process that forks from here, never gets this far.
+    static THIS_PROCESS: OnceLock<Pid> = OnceLock::new();
+    self.pid == *THIS_PROCESS.get_or_init(nix::unistd::getpid)
   }
 
   /// True when signals go through a pidfd and can never reach a process

@@ -15,12 +15,13 @@ export const label = (m) => (m.unit === 'ratio' ? `${m.what} ÷ ${m.baseline}` :
 
 const number = (v, digits, least = 0) => v.toLocaleString('en-US', { minimumFractionDigits: least, maximumFractionDigits: digits })
 
-/** A value in its unit: 2.04×, 1,974 B, 1, 0.5 ms, 12.3 µs. */
+/** A value in its unit: 2.04×, 1,974 B, 1, 0.5 ms, 12.3 µs, 85 ns. */
 export function format(unit, v) {
   if (unit === 'ratio') return `${v.toFixed(2)}×`
   if (unit === 'bytes') return `${number(Math.round(v), 0)} B`
   if (unit === 'ms') return `${number(v, 1)} ms`
   if (unit === 'us') return `${number(v, 1)} µs`
+  if (unit === 'ns') return `${number(v, v >= 100 ? 0 : 1)} ns`
   if (unit === 'count') return number(v, 1)
   throw new Error(`unknown unit: ${unit}`)
 }

@@ -5,6 +5,8 @@ import { goalText, measured, meets } from './measures.mjs'
 
 export const START = '<!-- bench:start -->'
 export const END = '<!-- bench:end -->'
+export const PROFILE_START = '<!-- profile:start -->'
+export const PROFILE_END = '<!-- profile:end -->'
 
 const day = (iso) => iso.slice(0, 10)
 
@@ -30,21 +32,37 @@ export function renderTable(results) {
   return lines.join('\n')
 }
 
-function bounds(readme) {
-  const start = readme.indexOf(START)
-  const end = readme.indexOf(END)
-  if (start < 0 || end < start) throw new Error(`the README has no ${START} … ${END} markers`)
-  return { from: start + START.length, to: end }
+/**
+ * The profile: each path's steps, from the kernel's own cost up, as
+ * measured in the same rounds (profile.mjs). Absent from results.json files
+ * written before it.
+ */
+export function renderProfile(results) {
+  const lines = [
+    `Generated with the table above, from the same runs. ${results.runs > 1 ? 'Median, the range in brackets.' : ''}`.trim(),
+    '',
+    '| path | step | measured |',
+    '|---|---|---:|',
+  ]
+  for (const step of results.profile ?? []) lines.push(`| ${step.path} | ${step.what} | ${measured(step)} |`)
+  return lines.join('\n')
+}
+
+function bounds(readme, start = START, end = END) {
+  const from = readme.indexOf(start)
+  const to = readme.indexOf(end)
+  if (from < 0 || to < from) throw new Error(`the README has no ${start} … ${end} markers`)
+  return { from: from + start.length, to }
 }
 
 /** What sits between the markers now, without the blank lines around it. */
-export function tableInReadme(readme) {
-  const { from, to } = bounds(readme)
+export function tableInReadme(readme, start = START, end = END) {
+  const { from, to } = bounds(readme, start, end)
   return readme.slice(from, to).trim()
 }
 
 /** The README with `table` between the markers, blank lines around it so it stays a table. */
-export function withTable(readme, table) {
-  const { from, to } = bounds(readme)
+export function withTable(readme, table, start = START, end = END) {
+  const { from, to } = bounds(readme, start, end)
   return `${readme.slice(0, from)}\n\n${table}\n\n${readme.slice(to)}`
 }

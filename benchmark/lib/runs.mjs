@@ -3,7 +3,8 @@
 //
 //   --runs N          N full passes (default 1); results.json keeps each
 //                     measure's min, median and max over them
-//   --update-readme   also rewrite the README's table between its markers
+//   --update-readme   also rewrite the README's tables (targets, profile)
+//                     between their markers
 //   --render          measure nothing: redraw docs/bench.svg (and, with
 //                     --update-readme, the table) from benchmark/results.json
 //   --quick           a short smoke pass; writes only under benchmark/results/,
@@ -19,7 +20,7 @@ import { fileURLToPath } from 'node:url'
 
 import { label, measured, plain } from './measures.mjs'
 import { renderChart } from './render-chart.mjs'
-import { renderTable, withTable } from './render-table.mjs'
+import { PROFILE_END, PROFILE_START, renderProfile, renderTable, withTable } from './render-table.mjs'
 import { summarize } from './summary.mjs'
 
 const BENCH = join(dirname(fileURLToPath(import.meta.url)), '..')
@@ -77,6 +78,9 @@ export function main(self, args) {
     write(opts.quick ? join(PATHS.scratch, 'quick.json') : PATHS.results, json)
   }
   write(opts.quick ? join(PATHS.scratch, 'quick.svg') : PATHS.chart, renderChart(results))
-  if (opts.updateReadme) write(PATHS.readme, withTable(readFileSync(PATHS.readme, 'utf8'), renderTable(results)))
+  if (opts.updateReadme) {
+    const readme = withTable(readFileSync(PATHS.readme, 'utf8'), renderTable(results))
+    write(PATHS.readme, withTable(readme, renderProfile(results), PROFILE_START, PROFILE_END))
+  }
   return 0
 }

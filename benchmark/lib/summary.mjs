@@ -1,5 +1,6 @@
 // What results.json holds: the machine, the date, and each target of the
-// passes (see measures.mjs) with its min, median and max over them.
+// passes (see measures.mjs) and each step of the profile (profile.mjs),
+// with its min, median and max over them.
 
 // Pure (no harness import, whose exit hooks a reader of results.json does not want).
 const median = (sorted) => {
@@ -7,17 +8,21 @@ const median = (sorted) => {
   return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2
 }
 
-export function summarize(passes) {
-  const [first] = passes
-  const measures = first.targets.map(({ value, met, ...measure }, i) => {
-    const values = passes.map((pass) => pass.targets[i])
+/** Each item of `key` in the passes, with its value's min, median and max over them. */
+function across(passes, key) {
+  return passes[0][key].map(({ value, met, ...item }, i) => {
+    const values = passes.map((pass) => pass[key][i])
     for (const other of values) {
       // Passes of one script measure the same things; anything else is a bug.
-      if (other.what !== measure.what || other.baseline !== measure.baseline) throw new Error('passes differ in their measures')
+      if (other.what !== item.what || other.baseline !== item.baseline) throw new Error(`passes differ in their ${key}`)
     }
-    const sorted = values.map((target) => target.value).sort((a, b) => a - b)
-    return { ...measure, min: sorted[0], median: median(sorted), max: sorted.at(-1) }
+    const sorted = values.map((v) => v.value).sort((a, b) => a - b)
+    return { ...item, min: sorted[0], median: median(sorted), max: sorted.at(-1) }
   })
+}
+
+export function summarize(passes) {
+  const [first] = passes
   const { node, kernel, cpus, cpuModel, capabilities, date } = first.machine
   return {
     date,
@@ -25,6 +30,7 @@ export function summarize(passes) {
     runs: passes.length,
     quick: first.config.quick,
     config: first.config,
-    measures,
+    measures: across(passes, 'targets'),
+    profile: across(passes, 'profile'),
   }
 }

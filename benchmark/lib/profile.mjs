@@ -1,0 +1,37 @@
+// Where the time and the memory go, for the targets the package misses:
+// the rows of a pass that split each gap, from the kernel's own cost up to
+// the package's call, each measured in the same rounds. results.json keeps
+// them beside the targets, and the README's profile table is drawn from
+// them, so that what it says of the gaps is measured, not argued.
+
+import { median } from './harness.mjs'
+
+/** Steps as data: `path` groups them, `step` says what each adds. */
+export function profile(results) {
+  const { groups } = results.speed
+  const ns = (group, who, name) => {
+    const row = groups[group].rows.find((r) => r.who === who && r.name === name)
+    if (!row) throw new Error(`no ${who} ${name} row to profile`)
+    return median(row.samples)
+  }
+  const [SIGNAL, CALL, OPEN] = [0, 1, 2]
+  const step = (path, what, unit, value) => ({ path, what, unit, value })
+  const signal = (what, who, name, group = SIGNAL) => step('`signal(0)`', what, 'ns', ns(group, who, name))
+  const open = (what, who, name) => step('open + close', what, 'ns', ns(OPEN, who, name))
+  const { perOpenTarget, perWaitingTarget } = results.scale
+  return [
+    signal('`pidfd_send_signal`, in a native loop: the system call alone', 'native loop', 'pidfd_send_signal(fd, 0)'),
+    signal('an empty N-API function: one call from JavaScript', 'N-API fn', 'noop()', CALL),
+    signal('the system call behind an N-API function', 'N-API fn', 'pidfdSignal0(fd)'),
+    signal('… behind an N-API class method (`RawTarget`: unwraps `this`)', 'N-API class', 'RawTarget#signal(0)'),
+    signal('`target.signal(0)`: checks the receiver and the argument too', '▸ kill-target', 'target.signal(0)'),
+    signal("Node's `child.kill(0)`: an internal binding, no N-API", 'node', 'child.kill(0)'),
+    open('`pidfd_open` + `close`, in a native loop', 'native loop', 'pidfd_open + close'),
+    open('behind two N-API functions, an int each way', 'N-API fn', 'pidfdOpen(pid) + closeFd(fd)'),
+    open("a napi-rs class's constructor and method (`FloorTarget`)", 'napi-rs class', 'new FloorTarget(pid) + close()'),
+    open('`fromPid` + `close`: a wrapped object, its finalizer', '▸ kill-target', 'fromPid(pid) + close()'),
+    open('`fromChildProcess` + `close`: reads the child, confirms parentage', '▸ kill-target', 'fromChildProcess(child) + close()'),
+    step('native memory', 'an open target: the wrap, its finalizer, the target', 'bytes', perOpenTarget.native),
+    step('native memory', 'a pending wait on it: libuv poll handle, deferred, tables', 'bytes', perWaitingTarget.native - perOpenTarget.native),
+  ]
+}
