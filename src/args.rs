@@ -2,6 +2,7 @@
 //! rules and messages of Node's own validators (`validateInteger`,
 //! `validateAbortSignal`, `convertToValidSignal` as `process.kill` applies it).
 
+use std::ffi::CStr;
 use std::time::Duration;
 
 use napi::bindgen_prelude::{FromNapiValue, JsObjectValue, Object, Unknown, ValueType};
@@ -122,13 +123,14 @@ pub fn object<'env>(value: &Unknown<'env>, name: &'static str) -> Checked<Object
 
 /// Reads a property: `None` when it is missing or `undefined`, `Thrown`
 /// when its getter throws.
-pub fn property<'env>(options: Option<&Object<'env>>, key: &str) -> Checked<Option<Unknown<'env>>> {
+pub fn property<'env>(
+  options: Option<&Object<'env>>,
+  key: &CStr,
+) -> Checked<Option<Unknown<'env>>> {
   let Some(options) = options else {
     return Ok(None);
   };
-  let value: Unknown = options
-    .get_named_property(key)
-    .map_err(|_| Failure::Thrown)?;
+  let value = ffi::named_property(options, key).ok_or(Failure::Thrown)?;
   Ok((kind(&value) != ValueType::Undefined).then_some(value))
 }
 
@@ -173,7 +175,7 @@ pub fn abort_signal<'env>(value: Option<Unknown<'env>>) -> Checked<Option<Object
   let aborted = signal
     .has_named_property("aborted")
     .map_err(|_| Failure::Thrown)?;
-  match aborted && method("addEventListener")? && method("removeEventListener")? {
+  match aborted && method(c"addEventListener")? && method(c"removeEventListener")? {
     true => Ok(Some(signal)),
     false => Err(not_a_signal()),
   }

@@ -321,6 +321,19 @@ pub fn take_exception(env: &Env) -> napi::Result<Option<Unknown<'_>>> {
   }))
 }
 
+/// `object[key]`, the key a C string: napi-rs's reader copies a `&str`
+/// into a new `CString` on every read, and options are read on every call.
+/// `None` when a getter threw: the exception stays pending.
+pub fn named_property<'env>(object: &Object<'env>, key: &CStr) -> Option<Unknown<'env>> {
+  let env = object.value().env;
+  let mut value = ptr::null_mut();
+  // SAFETY: a live object of `env` on its thread, a NUL-terminated key, and
+  // an out-pointer of ours.
+  let status = unsafe { sys::napi_get_named_property(env, object.raw(), key.as_ptr(), &mut value) };
+  // SAFETY: a live handle of `env`, just returned by N-API.
+  (status == sys::Status::napi_ok).then(|| unsafe { Unknown::from_raw_unchecked(env, value) })
+}
+
 /// The value of a number primitive; `None` for anything else, which costs
 /// no more than the call (napi-rs's reader formats an error for it).
 pub fn number(value: &Unknown) -> Option<f64> {

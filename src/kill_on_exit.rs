@@ -351,8 +351,11 @@ fn run(epoll: &Epoll, nudge: &EventFd) {
         None
       }
     };
+    // Whole milliseconds, rounded up: rounded down, the last one before a
+    // walk would be a string of zero-timeout waits, spinning.
     let timeout = timeout.map_or(EpollTimeout::NONE, |limit| {
-      EpollTimeout::try_from(limit).unwrap_or(EpollTimeout::NONE)
+      let ms = Duration::from_millis(limit.as_micros().div_ceil(1000) as u64);
+      EpollTimeout::try_from(ms).unwrap_or(EpollTimeout::NONE)
     });
     let ready = match epoll.wait(&mut events, timeout) {
       Ok(ready) => ready,

@@ -247,7 +247,7 @@ impl KillTarget {
     self.target()?;
     let options = args::options(options)?;
     let own = read(options.as_ref())?;
-    let signal = args::abort_signal(args::property(options.as_ref(), "signal")?)?;
+    let signal = args::abort_signal(args::property(options.as_ref(), c"signal")?)?;
     // Read last: the caller's getters above may have closed the target.
     Ok((self.target()?, signal, own))
   }
@@ -452,7 +452,7 @@ impl KillTarget {
     options: Unknown<'env>,
   ) -> Result<PromiseRaw<'env, bool>> {
     let request = self.request(&options, |options| {
-      let timeout = args::property(options, "timeout")?;
+      let timeout = args::property(options, c"timeout")?;
       timeout
         .map(|value| args::millis(&value, "options.timeout"))
         .transpose()
@@ -615,13 +615,13 @@ impl KillTarget {
 
 fn open_child(child: &Unknown) -> std::result::Result<KillTarget, Failure> {
   let child = args::object(child, "child")?;
-  let pid = args::property(Some(&child), "pid")?.ok_or(Failure::NotSpawned)?;
+  let pid = args::property(Some(&child), c"pid")?.ok_or(Failure::NotSpawned)?;
   let pid = args::pid(&pid, "child.pid")?;
   let exited = |key| -> std::result::Result<bool, Failure> {
     let value = args::property(Some(&child), key)?;
     Ok(value.is_some_and(|v| args::kind(&v) != ValueType::Null))
   };
-  if exited("exitCode")? || exited("signalCode")? {
+  if exited(c"exitCode")? || exited(c"signalCode")? {
     return Err(Failure::AlreadyExited { pid: pid.as_raw() });
   }
   Target::open_child(pid).map(KillTarget::new)
@@ -635,30 +635,30 @@ fn kill_on_exit_options(
     return Ok(None);
   };
   let option = |key| args::property(options.as_ref(), key);
-  let signal = match option("signal")? {
+  let signal = match option(c"signal")? {
     Some(value) => args::kill_signal(&value, "options.signal")?,
     None => Signal::SIGKILL,
   };
   let delay = args::delay_or_never(
-    option("forceKillAfterDelay")?.as_ref(),
+    option(c"forceKillAfterDelay")?.as_ref(),
     "options.forceKillAfterDelay",
   )?;
-  let tree = args::flag(option("tree")?.as_ref(), "options.tree")?;
+  let tree = args::flag(option(c"tree")?.as_ref(), "options.tree")?;
   Ok(Some(kill_on_exit::options(signal.number(), delay, tree)))
 }
 
 fn terminate_plan(options: Option<&Object>) -> std::result::Result<Plan, Failure> {
   let option = |key| args::property(options, key);
   Ok(Plan {
-    kill_signal: match option("killSignal")? {
+    kill_signal: match option(c"killSignal")? {
       Some(value) => args::kill_signal(&value, "options.killSignal")?,
       None => Signal::SIGTERM,
     },
     force_kill_after: args::delay_or_never(
-      option("forceKillAfterDelay")?.as_ref(),
+      option(c"forceKillAfterDelay")?.as_ref(),
       "options.forceKillAfterDelay",
     )?,
-    group: args::flag(option("group")?.as_ref(), "options.group")?,
-    tree: args::flag(option("tree")?.as_ref(), "options.tree")?,
+    group: args::flag(option(c"group")?.as_ref(), "options.group")?,
+    tree: args::flag(option(c"tree")?.as_ref(), "options.tree")?,
   })
 }

@@ -32,6 +32,13 @@ pub enum ExitStatus {
   Signal(i32),
 }
 
+/// This process's pid, read once (getpid is a system call each time): the
+/// probe's child, the one process that forks from here, never asks.
+fn this_process() -> Pid {
+  static THIS_PROCESS: OnceLock<Pid> = OnceLock::new();
+  *THIS_PROCESS.get_or_init(getpid)
+}
+
 impl Process {
   /// Opens a handle on `pid`. Falls back to the bare pid when this process
   /// has no pidfds, or has run out of descriptors.
@@ -77,7 +84,7 @@ impl Process {
     let target = Self::open(pid)?;
     let ours = match target.pidfd() {
       Some(fd) if target.features.pidfd_info => {
-        sys::pidfd_parent(fd).map(|parent| parent == getpid())
+        sys::pidfd_parent(fd).map(|parent| parent == this_process())
       }
       Some(fd) => sys::is_child(sys::Child::Pidfd(fd)),
       None => sys::is_child(sys::Child::Pid(pid)),
@@ -102,10 +109,7 @@ impl Process {
   /// True for the process this code runs in: a tree rooted at it, or at
   /// one of its ancestors, holds it.
   pub fn is_this_process(&self) -> bool {
-    // Read once (getpid is a system call each time): the probe's child, the
-    // one process that forks from here, never gets this far.
-    static THIS_PROCESS: OnceLock<Pid> = OnceLock::new();
-    self.pid == *THIS_PROCESS.get_or_init(nix::unistd::getpid)
+    self.pid == this_process()
   }
 
   /// True when signals go through a pidfd and can never reach a process

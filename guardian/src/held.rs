@@ -204,8 +204,10 @@ impl Held {
     let mut events = [EpollEvent::empty(); 64];
     while let Some(&first) = deadlines.values().min() {
       let left = first.saturating_duration_since(Instant::now());
-      let timeout = EpollTimeout::try_from(left.as_millis().min(i32::MAX as u128) as i32)
-        .unwrap_or(EpollTimeout::ZERO);
+      // Whole milliseconds, rounded up: rounded down, the last one before a
+      // deadline would be a string of zero-timeout waits, spinning.
+      let ms = left.as_micros().div_ceil(1000).min(i32::MAX as u128) as i32;
+      let timeout = EpollTimeout::try_from(ms).unwrap_or(EpollTimeout::ZERO);
       let ready = match self.epoll.wait(&mut events, timeout) {
         Ok(ready) => ready,
         Err(Errno::EINTR) => 0,
