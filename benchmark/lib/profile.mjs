@@ -29,8 +29,9 @@ export function profile(results) {
     open('`pidfd_open` + `close`, in a native loop', 'native loop', 'pidfd_open + close'),
     open('behind two N-API functions, an int each way', 'N-API fn', 'pidfdOpen(pid) + closeFd(fd)'),
     open("a napi-rs class's constructor and method (`FloorTarget`)", 'napi-rs class', 'new FloorTarget(pid) + close()'),
-    open('`fromPid` + `close`: a wrapped object, its finalizer', '▸ kill-target', 'fromPid(pid) + close()'),
-    open('`fromChildProcess` + `close`: reads the child, confirms parentage', '▸ kill-target', 'fromChildProcess(child) + close()'),
+    open('`fromPid` + `close`: a wrapped object, its finalizer, the id kept for after `close` (an fstat)', '▸ kill-target', 'fromPid(pid) + close()'),
+    open('the parentage check alone (`PIDFD_GET_INFO`, or `waitid`), in a native loop', 'native loop', 'parentage check'),
+    open('`fromChildProcess` + `close`: reads three properties of the child, checks parentage', '▸ kill-target', 'fromChildProcess(child) + close()'),
     step('native memory', 'an open target: the wrap, its finalizer, the target', 'bytes', perOpenTarget.native),
     step('native memory', 'a pending wait on it: libuv poll handle, deferred, tables', 'bytes', perWaitingTarget.native - perOpenTarget.native),
   ]

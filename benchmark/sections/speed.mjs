@@ -58,6 +58,10 @@ export async function speed({ KillTarget, floor, rounds, roundMs }) {
       isFloor: true,
       loop: (c, n) => c.floor.pidfdOpenCloseLoop(c.pid, n),
     }),
+    // What fromChildProcess adds in the kernel: its parentage check.
+    makeCase('native loop', 'parentage check', '', c, {
+      loop: (c, n) => c.floor.parentageCheckLoop(c.fd, n),
+    }),
   ]
   measure(open, { rounds, roundMs })
   await settle()

@@ -128,6 +128,29 @@ pub fn pidfd_open_close_loop(pid: i32, n: u32) -> u32 {
     .count() as u32
 }
 
+/// The check `fromChildProcess` adds to `fromPid`, `n` times in a native
+/// loop: the parent from `PIDFD_GET_INFO` where the kernel has it, else
+/// `waitid(P_PIDFD, WNOWAIT)`, which reaps nothing. Counts the answers.
+#[napi]
+pub fn parentage_check_loop(fd: i32, n: u32) -> u32 {
+  let ioctl = || {
+    // SAFETY: pidfd_info is plain integers, for which all-zero is valid.
+    let mut info: libc::pidfd_info = unsafe { std::mem::zeroed() };
+    info.mask = libc::PIDFD_INFO_PID as u64;
+    // SAFETY: the kernel writes at most one pidfd_info into ours.
+    unsafe { libc::ioctl(fd, libc::PIDFD_GET_INFO, &mut info) == 0 }
+  };
+  let waitid = || {
+    // SAFETY: siginfo_t is plain data; WNOWAIT leaves the child unreaped.
+    let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+    let flags = libc::WEXITED | libc::WNOHANG | libc::WNOWAIT;
+    // SAFETY: as above.
+    unsafe { libc::waitid(libc::P_PIDFD, fd as libc::id_t, &mut info, flags) == 0 }
+  };
+  let check: &dyn Fn() -> bool = if ioctl() { &ioctl } else { &waitid };
+  (0..n).filter(|_| check()).count() as u32
+}
+
 /// Raises this process's soft limit on open descriptors to at least `want`
 /// (and the hard limit with it, where the process may). Returns the soft
 /// limit in force afterwards.
