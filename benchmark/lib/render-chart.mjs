@@ -1,7 +1,9 @@
-// results.json → docs/bench.svg: one bar per ratio measure (its median
-// against its baseline), the range over the runs as a whisker, the goal as
-// a tick, on one shared scale. Measures in other units (bytes, threads, ms)
-// have no common scale with these; they are in the README table.
+// results.json → docs/bench.svg: one bar per measure, on one shared scale:
+// a ratio measure as its median against its baseline, a measure in another
+// unit (bytes, ms, µs) against its goal, so that 1× is the goal there. The
+// range over the runs is a whisker, the goal a tick. A goal of 0 (no extra
+// thread) gives nothing to divide by: that measure is in the README table
+// alone.
 //
 // Self-contained (no fonts, images or scripts to fetch), on an opaque
 // panel that reads on light and dark pages alike, with darker colours when
@@ -47,8 +49,17 @@ function scale(top) {
   return { step, max: Math.ceil(top / step) * step }
 }
 
+/** A measure in another unit as a ratio to its goal; the label and the figures say which. */
+function toGoal(m) {
+  const of = (v) => v / m.goal
+  return { ...m, unit: 'ratio', median: of(m.median), min: of(m.min), max: of(m.max), goal: 1, original: m }
+}
+
 export function renderChart(results) {
-  const ratios = results.measures.filter((m) => m.unit === 'ratio')
+  const ratios = [
+    ...results.measures.filter((m) => m.unit === 'ratio'),
+    ...results.measures.filter((m) => m.unit !== 'ratio' && m.goal > 0).map(toGoal),
+  ]
   const { step, max } = scale(Math.max(1, ...ratios.flatMap((m) => [m.max, m.goal])) * 1.04)
   const x = (v) => n(PAD + (Math.min(v, max) / max) * (W - 2 * PAD))
   const bottom = TOP + ratios.length * ROW
@@ -61,7 +72,7 @@ export function renderChart(results) {
     `<title>kill-target benchmark: each measure against its baseline</title>`,
     `<style>${STYLE}\n</style>`,
     `<rect class="panel" x="0.5" y="0.5" width="${W - 1}" height="${height - 1}" rx="8"/>`,
-    text(PAD, 34, 'kill-target: each measure ÷ its baseline (lower is better)', 'class="text" font-size="16" font-weight="bold"'),
+    text(PAD, 34, 'kill-target: each measure ÷ its baseline, or ÷ its goal (lower is better)', 'class="text" font-size="16" font-weight="bold"'),
   ]
   // The legend: met, missed, goal, and the 1× line.
   let lx = PAD
@@ -72,7 +83,7 @@ export function renderChart(results) {
   legend((at) => `<rect class="met" x="${at}" y="50" width="12" height="12" rx="2"/>`, 'goal met')
   legend((at) => `<rect class="missed" x="${at}" y="50" width="12" height="12" rx="2"/>`, 'goal missed')
   legend((at) => `<line class="goal" x1="${at + 6}" y1="48" x2="${at + 6}" y2="64" stroke-width="3"/>`, 'goal')
-  legend((at) => `<line class="one" x1="${at}" y1="56" x2="${at + 12}" y2="56"/>`, '1× = the baseline')
+  legend((at) => `<line class="one" x1="${at}" y1="56" x2="${at + 12}" y2="56"/>`, '1× = the baseline (or the goal)')
 
   const ticks = Array.from({ length: Math.round(max / step) + 1 }, (_, k) => k * step)
   for (const v of ticks) out.push(text(x(v), bottom + 16, `${Number(v.toFixed(2))}×`, 'class="muted" font-size="11" text-anchor="middle"'))
@@ -82,11 +93,13 @@ export function renderChart(results) {
     const band = (v) => `M${x(v)} ${y + 18}V${i === ratios.length - 1 ? bottom : y + 42}`
     out.push(`<path class="grid" d="${ticks.map(band).join('')}"/>`, `<path class="one" d="${band(1)}"/>`)
     const verdict = meets(m, m.median) ? 'met' : 'missed'
-    out.push(text(PAD, y + 14, label(m), 'class="text"'))
-    out.push(text(W - PAD, y + 14, `${measured(m)} · goal ${goalText(m)}`, 'class="text" text-anchor="end"'))
-    out.push(`<rect class="${verdict}" x="${PAD}" y="${y + 22}" width="${n(x(m.median) - PAD)}" height="16" rx="2"/>`)
+    const shown = m.original ?? m
+    out.push(text(PAD, y + 14, m.original ? `${label(shown)} ÷ goal` : label(m), 'class="text"'))
+    out.push(text(W - PAD, y + 14, `${measured(shown)} · goal ${goalText(shown)}`, 'class="text" text-anchor="end"'))
+    // A value below 0 (idle CPU under its baseline) draws no bar.
+    out.push(`<rect class="${verdict}" x="${PAD}" y="${y + 22}" width="${Math.max(0, n(x(m.median) - PAD))}" height="16" rx="2"/>`)
     if (m.min !== m.max) {
-      const [a, b] = [x(m.min), x(m.max)]
+      const [a, b] = [x(Math.max(0, m.min)), x(Math.max(0, m.max))]
       out.push(`<path class="range" d="M${a} ${y + 30}H${b}M${a} ${y + 25}V${y + 35}M${b} ${y + 25}V${y + 35}" stroke-width="1.5" fill="none"/>`)
     }
     out.push(`<line class="goal" x1="${x(m.goal)}" y1="${y + 17}" x2="${x(m.goal)}" y2="${y + 43}" stroke-width="3"/>`)

@@ -44,7 +44,7 @@ function killOnExitMeasures(k, other) {
     other('`killOnExit()`, per call', '—', 'us', 20, k.armUs),
     other(`program SIGKILL → its ${armed} sleepers gone`, '—', 'ms', 50, k.deathMs.flat),
     other(`guardian memory (Pss), ${armed}`, '—', 'bytes', 4 * 1024 * 1024, k.guardianPss),
-    other('idle CPU over 2 s, guardian and keeper, 10 armed trees of 10', '—', 'ms', 20, k.idleCpuMs.trees),
+    other('idle CPU over 2 s, guardian + keeper, 10 armed trees of 10', '—', 'ms', 20, k.idleCpuMs.trees),
   ]
 }
 
