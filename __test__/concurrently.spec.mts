@@ -49,7 +49,9 @@ testUnless([noRegistry, withoutPidfd(), emulated], `concurrently ${CONCURRENTLY}
   // fail there (spawn ps ENOENT) and leave the trees running.
   const bin = join(project, 'bin')
   mkdirSync(bin)
-  for (const tool of ['node', 'sh', 'sleep', 'setsid']) {
+  // Its node is the one running these tests (under test:musl, musl's).
+  symlinkSync(process.execPath, join(bin, 'node'))
+  for (const tool of ['sh', 'sleep', 'setsid']) {
     symlinkSync(execFileSync('sh', ['-c', `command -v ${tool}`], { encoding: 'utf8' }).trim(), join(bin, tool))
   }
   t.not(spawnSync('/bin/sh', ['-c', 'command -v ps'], { env: { PATH: bin } }).status, 0, 'no ps on that PATH')
