@@ -5,7 +5,7 @@
 use std::ffi::CStr;
 use std::time::Duration;
 
-use napi::bindgen_prelude::{FromNapiValue, JsObjectValue, Object, Unknown, ValueType};
+use napi::bindgen_prelude::{JsObjectValue, Object, Unknown, ValueType};
 use napi::JsValue;
 use nix::unistd::Pid;
 
@@ -71,7 +71,7 @@ pub fn kill_signal(value: &Unknown, name: &'static str) -> Checked<Signal> {
 
 /// Node's `validateInteger`: a number, an integer, within `min..=max`.
 fn integer(value: &Unknown, name: &'static str, min: i64, max: i64) -> Checked<i64> {
-  match number_of(value) {
+  match ffi::number(value) {
     Some(number) => in_range(number, value, name, min, max),
     None => Err(wrong_type(value, name, "of type number")),
   }
@@ -192,12 +192,6 @@ fn wrong_type(value: &Unknown, name: &'static str, expected: &'static str) -> Fa
     expected,
     received: received(value),
   }
-}
-
-/// The value of a number primitive; `None` for anything else. One N-API
-/// call, with no coercion.
-fn number_of(value: &Unknown) -> Option<f64> {
-  f64::from_unknown(*value).ok()
 }
 
 fn bool_of(value: &Unknown) -> bool {
