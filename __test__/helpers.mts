@@ -1,6 +1,8 @@
 import { spawn, spawnSync, type ChildProcess, type SpawnOptions } from 'node:child_process'
+import { randomUUID } from 'node:crypto'
 import { readdirSync, readFileSync } from 'node:fs'
 import { once } from 'node:events'
+import { fileURLToPath } from 'node:url'
 
 import test, { type ExecutionContext } from 'ava'
 
@@ -194,3 +196,36 @@ export const emulatedKernel = Boolean(process.env.KILL_TARGET_EMULATED_KERNEL)
  * behaviour, not the count.
  */
 export const scaled = (normal: number, long: number) => (stress ? long : emulatedKernel ? Math.ceil(normal / 10) : normal)
+
+const OWN_TREE = fileURLToPath(new URL('fixtures/own-tree.mjs', import.meta.url))
+
+/**
+ * Runs fixtures/own-tree.mjs, a program that stops a tree holding itself:
+ * rooted at its own pid or at its parent (a shell), through `terminate`
+ * or through the tree-kill stand-in in `standIn`. Resolves with how the
+ * tree's root ended (or that it had not within 20 s) and the pids of the
+ * tree still alive, stopped or not, once that has had 10 s to reach none.
+ */
+export async function stopOwnTree(t: ExecutionContext, how: 'terminate' | 'tree-kill', whose: 'self' | 'parent', standIn = '') {
+  const marker = randomUUID()
+  const program = `"${process.execPath}" "${OWN_TREE}" ${how} ${whose} "${standIn}"`
+  // The program, its shell and sleep, its sleep in a new session; and the
+  // shell that is the parent.
+  const [script, members] = whose === 'self' ? [`exec ${program}`, 4] : [`${program}; sleep 60`, 5]
+  const root = shell(t, script, { env: { ...process.env, KILL_TARGET_OWN_TREE: marker }, stdio: ['pipe', 'ignore', 'inherit'] })
+  const left = () => carrying('KILL_TARGET_OWN_TREE', marker)
+  t.teardown(() => {
+    for (const pid of left()) {
+      try {
+        KillTarget.fromPid(pid).signal('SIGKILL')
+      } catch {
+        // gone since the listing
+      }
+    }
+  })
+  for (const deadline = Date.now() + 60_000; Date.now() < deadline && left().length < members; ) await delay(10)
+  root.stdin!.write('go\n')
+  const ended = await Promise.race([exitOf(root), delay(20_000).then(() => 'still running after 20 s (stopped itself?)')])
+  for (const deadline = Date.now() + 10_000; Date.now() < deadline && left().length > 0; ) await delay(10)
+  return { ended, left: left() }
+}

@@ -3,7 +3,6 @@
 // timing, signal names and numbers), then the same forced-reuse harness as
 // tree.spec through treeKill() itself.
 import type { ChildProcess } from 'node:child_process'
-import { randomUUID } from 'node:crypto'
 import { mkdirSync, symlinkSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { fileURLToPath } from 'node:url'
@@ -12,7 +11,7 @@ import test, { type ExecutionContext } from 'ava'
 
 import { capabilities } from '../index.js'
 import { probePidNamespaces, runInPidNamespace } from '../examples/pid-reuse.mjs'
-import { carrying, delay, exitOf, scaled, shell, sleeper, testUnless, underEmulation, withoutPidfd } from './helpers.mts'
+import { delay, exitOf, scaled, shell, sleeper, stopOwnTree, testUnless, underEmulation, withoutPidfd } from './helpers.mts'
 
 // The package resolves `kill-target` as an installed dependency; here, this
 // checkout is that dependency.
@@ -104,27 +103,14 @@ test('an unknown signal is the error process.kill gives, through the callback', 
   t.is(child.signalCode, null)
 })
 
-const OWN_TREE = fileURLToPath(new URL('fixtures/own-tree.mjs', import.meta.url))
-
 for (const whose of ['self', 'parent'] as const) {
   testUnless(
     [withoutPidfd()],
     `treeKill(${whose === 'self' ? 'process.pid' : 'process.ppid'}) from a program in the tree: the program is signalled last and never stopped, every member ends`,
     async (t) => {
-      const marker = randomUUID()
-      const [script, members] =
-        whose === 'self'
-          ? [`exec "${process.execPath}" "${OWN_TREE}" tree-kill self "${COMPAT}"`, 4]
-          : [`"${process.execPath}" "${OWN_TREE}" tree-kill parent "${COMPAT}"; sleep 60`, 5]
-      const root = shell(t, script, { env: { ...process.env, KILL_TARGET_TREE: marker }, stdio: ['pipe', 'ignore', 'inherit'] })
-      const left = () => carrying('KILL_TARGET_TREE', marker)
-      t.teardown(() => left().forEach((pid) => process.kill(pid, 'SIGKILL')))
-      for (const deadline = Date.now() + 60_000; Date.now() < deadline && left().length < members; ) await delay(10)
-      root.stdin!.write('go\n')
-      const ended = await Promise.race([exitOf(root), delay(20_000).then(() => 'still running after 20 s (stopped itself?)')])
+      const { ended, left } = await stopOwnTree(t, 'tree-kill', whose, COMPAT)
       t.deepEqual(ended, [null, 'SIGTERM'])
-      for (const deadline = Date.now() + 10_000; Date.now() < deadline && left().length > 0; ) await delay(10)
-      t.deepEqual(left(), [], 'nothing of the tree is left')
+      t.deepEqual(left, [], 'nothing of the tree is left, stopped or not')
     },
   )
 }

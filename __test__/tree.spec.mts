@@ -13,7 +13,7 @@ import test, { type ExecutionContext } from 'ava'
 
 import { KillTarget } from '../index.js'
 import { probePidNamespaces, runInPidNamespace } from '../examples/pid-reuse.mjs'
-import { carrying, delay, exitOf, scaled, shell, sleeper, testUnless, underEmulation, withoutPidfd } from './helpers.mts'
+import { carrying, delay, exitOf, scaled, shell, sleeper, stopOwnTree, testUnless, underEmulation, withoutPidfd } from './helpers.mts'
 
 const namespace = probePidNamespaces()
 const noNamespaces = namespace.ok ? null : `PID namespaces are not permitted here (${namespace.reason})`
@@ -140,22 +140,13 @@ test('terminate({ tree: true, group: true }) also ends a group member the walk c
   }
 })
 
-const OWN_TREE = fileURLToPath(new URL('fixtures/own-tree.mjs', import.meta.url))
-
 for (const whose of ['self', 'parent'] as const) {
   test(
     `terminate({ tree: true }) of a tree that holds the calling program (rooted at its ${whose === 'self' ? 'own pid' : "parent's"}): the program is signalled last and never stopped, every member ends`,
     async (t) => {
-      const [script, members] =
-        whose === 'self'
-          ? [`exec "${process.execPath}" "${OWN_TREE}" terminate self`, 4]
-          : [`"${process.execPath}" "${OWN_TREE}" terminate parent; sleep 60`, 5]
-      const { root, marker } = await tree(t, script, members, { stdio: ['pipe', 'ignore', 'inherit'] })
-      root.stdin!.write('go\n')
-      const ended = await Promise.race([exitOf(root), delay(20_000).then(() => 'still running after 20 s (stopped itself?)')])
+      const { ended, left } = await stopOwnTree(t, 'terminate', whose)
       t.deepEqual(ended, [null, 'SIGTERM'])
-      for (const deadline = Date.now() + 10_000; Date.now() < deadline && alive(marker).length > 0; ) await delay(10)
-      t.deepEqual(states(marker), [], 'nothing of the tree is left, stopped or not')
+      t.deepEqual(left, [], 'nothing of the tree is left, stopped or not')
     },
   )
 }
