@@ -1,36 +1,40 @@
-// The README's pictures and figures: the benchmark table and chart must be
-// what benchmark/results.json renders (no number typed by hand), and each
-// SVG must parse and draw something in a real renderer, with nothing to
-// fetch from elsewhere.
-import { readFileSync } from 'node:fs'
+// The README is a front page, in the order it promises and no longer than
+// 200 lines; the figures it and docs/ show are generated: the benchmark
+// tables of docs/benchmarks.md and its chart must be what
+// benchmark/results.json renders (no number typed by hand), and each SVG
+// must parse and draw something in a real renderer, with nothing to fetch
+// from elsewhere. (Links: links.spec.)
+import { readFileSync, readdirSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 
 import { Resvg } from '@resvg/resvg-js'
 import test from 'ava'
 
 import { renderChart } from '../benchmark/lib/render-chart.mjs'
-import { END, PROFILE_END, PROFILE_START, START, renderProfile, renderTable, tableInReadme } from '../benchmark/lib/render-table.mjs'
+import { END, PROFILE_END, PROFILE_START, START, renderProfile, renderTable, tableInPage } from '../benchmark/lib/render-table.mjs'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 const read = (path: string) => readFileSync(`${ROOT}/${path}`, 'utf8')
 const readme = read('README.md')
+const benchmarks = read('docs/benchmarks.md')
+const platforms = read('docs/platforms.md')
 const results = JSON.parse(read('benchmark/results.json'))
-const REDRAW = 'redraw it from benchmark/results.json: npm run bench -- --render --update-readme'
+const REDRAW = 'redraw it from benchmark/results.json: npm run bench -- --render --update-docs'
 
-test(`the README's benchmark table, between ${START} and ${END}, is the one results.json renders`, (t) => {
-  t.is(tableInReadme(readme), renderTable(results), REDRAW)
+test(`docs/benchmarks.md's table, between ${START} and ${END}, is the one results.json renders`, (t) => {
+  t.is(tableInPage(benchmarks), renderTable(results), REDRAW)
 })
 
-test(`the README's profile, between ${PROFILE_START} and ${PROFILE_END}, is the one results.json renders`, (t) => {
+test(`docs/benchmarks.md's profile, between ${PROFILE_START} and ${PROFILE_END}, is the one results.json renders`, (t) => {
   t.true((results.profile ?? []).length > 0, 'results.json has a profile')
-  t.is(tableInReadme(readme, PROFILE_START, PROFILE_END), renderProfile(results), REDRAW)
+  t.is(tableInPage(benchmarks, PROFILE_START, PROFILE_END), renderProfile(results), REDRAW)
 })
 
 test('docs/bench.svg is the chart results.json renders', (t) => {
   t.is(read('docs/bench.svg'), renderChart(results), REDRAW)
 })
 
-test('the README leads with the commands, then the race, a ten-line example and Install; the chart in its Benchmarks section', (t) => {
+test('the README leads with the commands, then the race, a ten-line example and Install', (t) => {
   const at = (marker: string) => readme.indexOf(marker)
   const order = ['## Quick start', '```sh', '](docs/race.svg)', '```js', '## Install']
   const found = order.map(at)
@@ -42,8 +46,28 @@ test('the README leads with the commands, then the race, a ten-line example and 
   )
   const example = readme.slice(at('```js') + 5, readme.indexOf('```', at('```js') + 5)).trim()
   t.true(example.split('\n').length <= 10, example)
-  const chart = readme.indexOf('](docs/bench.svg)')
-  t.true(chart > readme.indexOf('## Benchmarks') && chart < readme.indexOf(START), 'docs/bench.svg, above the table')
+})
+
+test('the README is a front page: 200 lines at most', (t) => {
+  const lines = readme.split('\n').length - (readme.endsWith('\n') ? 1 : 0)
+  t.true(lines <= 200, `${lines} lines`)
+})
+
+test('the Quick start holds the two commands .ci/run reads from it, the way it reads them', (t) => {
+  // .ci/run's awk: from `## Quick start`, the lines of the first ```sh block.
+  const from = readme.indexOf('## Quick start')
+  const open = readme.indexOf('```sh\n', from)
+  const block = readme.slice(open + '```sh\n'.length, readme.indexOf('```', open + 3))
+  const commands = block.split('\n').filter((line, i, all) => i < all.length - 1 || line !== '')
+  t.is(commands.length, 2, block)
+  t.regex(commands[0], /npm run demo/)
+  t.regex(commands[1], /npm test/)
+  t.true(read('.ci/run').includes("awk '/^## Quick start/{q=1} q&&/^```sh/{b=1;next} b&&/^```/{exit} b' README.md"))
+})
+
+test('the chart is in docs/benchmarks.md, above its table', (t) => {
+  const chart = benchmarks.indexOf('](bench.svg)')
+  t.true(chart > 0 && chart < benchmarks.indexOf(START), 'bench.svg, above the table')
 })
 
 test('a document that does not parse fails to render (what the checks below rely on)', (t) => {
@@ -79,10 +103,14 @@ for (const [path, maxBytes] of [
   })
 }
 
-// The other figures the README quotes are facts of the scripts: checked
-// against them, not typed twice.
+// The other figures docs/platforms.md quotes are facts of the scripts:
+// checked against them, not typed twice.
 const script = (path: string) => read(`scripts/${path}`)
-const section = (heading: string) => readme.slice(readme.indexOf(heading), readme.indexOf('\n## ', readme.indexOf(heading) + 1))
+const section = (heading: string) => {
+  const at = platforms.indexOf(`\n${heading}\n`)
+  const next = platforms.indexOf('\n## ', at + 1)
+  return platforms.slice(at, next < 0 ? undefined : next)
+}
 
 test('the versions of the Runtimes table and the musl note are the ones the scripts pin', (t) => {
   const pinned = [...script('runtimes.sh').matchAll(/^\s*"\S+ \S+@(\d+\.\d+\.\d+) /gm)].map((m) => m[1])
@@ -92,20 +120,24 @@ test('the versions of the Runtimes table and the musl note are the ones the scri
   const quoted = [...section('## Runtimes').matchAll(/^\|[^|]+\| (\d+\.\d+\.\d+)/gm)].map((m) => m[1])
   const sorted = (versions: string[]) => [...new Set(versions)].sort()
   t.deepEqual(sorted(quoted), sorted([...pinned, wheel]))
-  t.true(section('## Install').includes(`musl ${musl}`), `musl ${musl}`)
+  t.true(section('## Prebuilt packages').includes(`musl ${musl}`), `musl ${musl}`)
 })
 
-test('the kernels the README names as tested are the ones test:kernels boots', (t) => {
+test('the kernels docs/platforms.md names as tested are the ones test:kernels boots', (t) => {
   const booted = /^KERNELS=\(([^)]*)\)/m.exec(script('kernels.sh'))![1].split(' ')
-  const row = /^\| tested kernels \| ([^|]+) \|/m.exec(readme)![1]
+  const row = /^\| tested kernels \| ([^|]+) \|/m.exec(platforms)![1]
   t.deepEqual(row.split(', ').map((v) => v.replace(/\.x$/, '')), booted)
 })
 
-test('the tree-kill override line names this version', (t) => {
-  const { version } = JSON.parse(read('package.json'))
-  for (const doc of ['README.md', 'compat/tree-kill/README.md']) {
+test('the tree-kill override line names this version, wherever `npm version` edits it', (t) => {
+  const { version, scripts } = JSON.parse(read('package.json'))
+  const docs = ['README.md', ...readdirSync(`${ROOT}/docs`).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`)]
+  const withLine = [...docs, 'compat/tree-kill/README.md'].filter((doc) => read(doc).includes('kill-target-tree-kill@'))
+  t.true(withLine.includes('docs/tree-kill.md') && withLine.includes('compat/tree-kill/README.md'), withLine.join(', '))
+  for (const doc of withLine) {
+    // The version script's sed and git add name each file that has the line.
+    t.is(scripts.version.split(` ${doc}`).length, 3, `package.json's version script edits and adds ${doc}`)
     const ranges = [...read(doc).matchAll(/kill-target-tree-kill@([^"\s]+)/g)].map((m) => m[1])
-    t.true(ranges.length > 0, doc)
     for (const range of ranges) t.is(range, `^${version}`, doc)
   }
 })

@@ -1,10 +1,10 @@
 // `npm run bench`: what kill-target costs, against Node's own kill and the
 // raw system call, all measured in this process and this run (only same-run
 // ratios mean anything on a shared machine). Run plainly, this script runs
-// itself as passes (lib/runs.mjs: --runs, --update-readme, --render), and
+// itself as passes (lib/runs.mjs: --runs, --update-docs, --render), and
 // writes benchmark/results.json and docs/bench.svg from them. One pass
 // (`--pass FILE`) prints a table of medians and ratios, then each target of
-// the README's Benchmarks section as met or missed, and writes it all to FILE.
+// docs/benchmarks.md as met or missed, and writes it all to FILE.
 //
 //   1. `signal(0)` against `child.kill(0)`, `process.kill(pid, 0)` and the
 //      floor: pidfd_send_signal in a native loop in this process.

@@ -1,9 +1,9 @@
 // A measure is one line of results.json: what was measured against what
 // (its baseline), in which unit, and the goal it is held to. Everything that
-// shows measures (the printed report, the README table, the chart) formats
+// shows measures (the printed report, the docs' table, the chart) formats
 // them here, so a new measure needs no change anywhere else.
 //
-// Labels may hold `code` spans: the README shows them as code, the chart
+// Labels may hold `code` spans: the docs show them as code, the chart
 // and the terminal as plain text.
 
 const COMPARE = { '<=': '≤', '>=': '≥' }

@@ -1,8 +1,8 @@
 // Where the time and the memory go, for the targets the package misses:
 // the rows of a pass that split each gap, from the kernel's own cost up to
 // the package's call, each measured in the same rounds. results.json keeps
-// them beside the targets, and the README's profile table is drawn from
-// them, so that what it says of the gaps is measured, not argued.
+// them beside the targets, and the profile table of docs/benchmarks.md is
+// drawn from them, so that what it says of the gaps is measured, not argued.
 
 import { median } from './harness.mjs'
 

@@ -2,7 +2,7 @@
 // a ratio measure as its median against its baseline, a measure in another
 // unit (bytes, ms, µs) against its goal, so that 1× is the goal there. The
 // range over the runs is a whisker, the goal a tick. A goal of 0 (no extra
-// thread) gives nothing to divide by: that measure is in the README table
+// thread) gives nothing to divide by: that measure is in the docs' table
 // alone.
 //
 // Self-contained (no fonts, images or scripts to fetch), on an opaque

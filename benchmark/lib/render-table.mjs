@@ -1,5 +1,5 @@
-// results.json → the README's benchmark table, which sits between two
-// markers that `npm run bench -- --update-readme` rewrites and a test checks.
+// results.json → the benchmark tables of docs/benchmarks.md, each between two
+// markers that `npm run bench -- --update-docs` rewrites and a test checks.
 
 import { goalText, measured, meets } from './measures.mjs'
 
@@ -19,7 +19,7 @@ export function machineLine(results) {
 
 export function renderTable(results) {
   const lines = [
-    `Generated from [\`benchmark/results.json\`](benchmark/results.json) by \`npm run bench -- --update-readme\`` +
+    `Generated from [\`benchmark/results.json\`](../benchmark/results.json) by \`npm run bench -- --update-docs\`` +
       `${results.quick ? ' (a quick smoke pass: not meaningful)' : ''}. ${machineLine(results)}` +
       `${results.runs > 1 ? ', their range in brackets' : ''}.`,
     '',
@@ -48,21 +48,21 @@ export function renderProfile(results) {
   return lines.join('\n')
 }
 
-function bounds(readme, start = START, end = END) {
-  const from = readme.indexOf(start)
-  const to = readme.indexOf(end)
-  if (from < 0 || to < from) throw new Error(`the README has no ${start} … ${end} markers`)
+function bounds(page, start = START, end = END) {
+  const from = page.indexOf(start)
+  const to = page.indexOf(end)
+  if (from < 0 || to < from) throw new Error(`docs/benchmarks.md has no ${start} … ${end} markers`)
   return { from: from + start.length, to }
 }
 
 /** What sits between the markers now, without the blank lines around it. */
-export function tableInReadme(readme, start = START, end = END) {
-  const { from, to } = bounds(readme, start, end)
-  return readme.slice(from, to).trim()
+export function tableInPage(page, start = START, end = END) {
+  const { from, to } = bounds(page, start, end)
+  return page.slice(from, to).trim()
 }
 
-/** The README with `table` between the markers, blank lines around it so it stays a table. */
-export function withTable(readme, table, start = START, end = END) {
-  const { from, to } = bounds(readme, start, end)
-  return `${readme.slice(0, from)}\n\n${table}\n\n${readme.slice(to)}`
+/** The page with `table` between the markers, blank lines around it so it stays a table. */
+export function withTable(page, table, start = START, end = END) {
+  const { from, to } = bounds(page, start, end)
+  return `${page.slice(0, from)}\n\n${table}\n\n${page.slice(to)}`
 }

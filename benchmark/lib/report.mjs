@@ -1,4 +1,4 @@
-// The printed table and the targets of the README's Benchmarks section.
+// The printed table and the targets of docs/benchmarks.md.
 
 import { median } from './harness.mjs'
 import { format, goalText, label, meets, plain } from './measures.mjs'
@@ -10,7 +10,7 @@ const bytes = (v) => `${Math.round(v).toLocaleString('en-US')} B`
 /**
  * Each target of one pass, as data (see measures.mjs): what was measured
  * against which baseline, its unit, its goal and the comparison that meets
- * it, the value, and whether it is met. The README table and the chart are
+ * it, the value, and whether it is met. The docs' table and the chart are
  * drawn from this list alone.
  */
 export function assess(results) {

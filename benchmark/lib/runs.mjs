@@ -3,12 +3,12 @@
 //
 //   --runs N          N full passes (default 1); results.json keeps each
 //                     measure's min, median and max over them
-//   --update-readme   also rewrite the README's tables (targets, profile)
-//                     between their markers
+//   --update-docs     also rewrite the tables (targets, profile) between
+//                     their markers in docs/benchmarks.md
 //   --render          measure nothing: redraw docs/bench.svg (and, with
-//                     --update-readme, the table) from benchmark/results.json
+//                     --update-docs, the tables) from benchmark/results.json
 //   --quick           a short smoke pass; writes only under benchmark/results/,
-//                     never the committed results.json, chart or README
+//                     never the committed results.json, chart or docs/benchmarks.md
 //
 // A pass that fails its checks (wrong answers, leaked descriptors) fails the
 // run before anything is written.
@@ -28,7 +28,7 @@ const ROOT = join(BENCH, '..')
 export const PATHS = {
   results: join(BENCH, 'results.json'),
   chart: join(ROOT, 'docs', 'bench.svg'),
-  readme: join(ROOT, 'README.md'),
+  page: join(ROOT, 'docs', 'benchmarks.md'),
   scratch: join(BENCH, 'results'),
 }
 
@@ -40,7 +40,7 @@ function options(args) {
     runs,
     quick: args.includes('--quick') || process.env.BENCH_QUICK === '1',
     render: args.includes('--render'),
-    updateReadme: args.includes('--update-readme'),
+    updateDocs: args.includes('--update-docs'),
   }
 }
 
@@ -53,8 +53,8 @@ const write = (path, text) => {
 /** Runs `bench.mjs` (`self`) as asked by `args`; resolves with the exit code. */
 export function main(self, args) {
   const opts = options(args)
-  if (typeof opts === 'string' || (opts.quick && opts.updateReadme)) {
-    process.stderr.write(`bench: ${typeof opts === 'string' ? opts : '--quick figures never go into the README'}\n`)
+  if (typeof opts === 'string' || (opts.quick && opts.updateDocs)) {
+    process.stderr.write(`bench: ${typeof opts === 'string' ? opts : '--quick figures never go into docs/benchmarks.md'}\n`)
     return 2
   }
   let results
@@ -78,9 +78,9 @@ export function main(self, args) {
     write(opts.quick ? join(PATHS.scratch, 'quick.json') : PATHS.results, json)
   }
   write(opts.quick ? join(PATHS.scratch, 'quick.svg') : PATHS.chart, renderChart(results))
-  if (opts.updateReadme) {
-    const readme = withTable(readFileSync(PATHS.readme, 'utf8'), renderTable(results))
-    write(PATHS.readme, withTable(readme, renderProfile(results), PROFILE_START, PROFILE_END))
+  if (opts.updateDocs) {
+    const page = withTable(readFileSync(PATHS.page, 'utf8'), renderTable(results))
+    write(PATHS.page, withTable(page, renderProfile(results), PROFILE_START, PROFILE_END))
   }
   return 0
 }
