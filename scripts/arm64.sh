@@ -64,26 +64,14 @@ TIMING_WIDTH=12
 # run_phase in phases.sh), so it must rely only on what this file and
 # phases.sh define at the top level.
 
-# apt_ensure (phases.sh) also adds the arm64 architecture the :arm64
-# packages need.
-phase_apt_build() { apt_ensure "${BUILD_PACKAGES[@]}"; check_rust_versions; }
-phase_apt_test() { apt_ensure "${TEST_PACKAGES[@]}"; }
-
-# rustc refuses an std built by another rustc (E0514), so the arm64 std must
-# be the very version of the host compiler. Installing both in one apt run
-# keeps them equal; this catches a machine where one was upgraded alone.
-check_rust_versions() {
-  local host arm
-  host=$(dpkg-query -W -f='${Version}' rustc-web)
-  arm=$(dpkg-query -W -f='${Version}' libstd-rust-web-dev:arm64)
-  if [[ $host != "$arm" ]]; then
-    log "apt: rustc-web $host but libstd-rust-web-dev:arm64 $arm; upgrading both"
-    apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-      rustc-web cargo-web libstd-rust-web-dev:arm64 >/dev/null
-  fi
+# apt_ensure (apt.sh) also adds the arm64 architecture the :arm64 packages
+# need. The arm64 std must be the very version of the host compiler
+# (apt_ensure_same_version says why).
+phase_apt_build() {
+  apt_ensure_same_version "${BUILD_PACKAGES[@]}"
   log "apt: $(/usr/bin/rustc --version), $(/usr/bin/cargo --version)"
 }
+phase_apt_test() { apt_ensure "${TEST_PACKAGES[@]}"; }
 
 phase_npm_deps() {
   # A fresh clone has no node_modules; the napi CLI comes from the lockfile.

@@ -9,7 +9,7 @@
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-# The floor the README states; scripts/check-glibc.sh checks the same.
+# The floor docs/platforms.md states; scripts/check-glibc.sh checks the same.
 GLIBC=2.28
 
 case $(uname -m) in

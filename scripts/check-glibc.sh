@@ -2,8 +2,8 @@
 # The glibc floor of the prebuilt bindings and their guardians: for each
 # file, the highest GLIBC_x.y symbol version it needs, which is the oldest
 # glibc it loads on.
-# Fails when any needs more than GLIBC_FLOOR (2.28 unless set): the floor the
-# README promises.
+# Fails when any needs more than GLIBC_FLOOR (2.28 unless set): the floor
+# docs/platforms.md promises.
 #
 #   bash scripts/check-glibc.sh [FILE...]   # default: kill-target.linux-*-gnu.node
 #                                           # and kill-target-guardian.linux-*-gnu
@@ -14,10 +14,9 @@ floor=${GLIBC_FLOOR:-2.28}
 
 # readelf reads any architecture's ELF (objdump may not), and comes with
 # binutils, which the C toolchain pulls in anyway.
-if ! command -v readelf >/dev/null; then
-  apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends binutils >/dev/null
-fi
+# shellcheck source-path=SCRIPTDIR source=apt.sh
+source scripts/apt.sh
+command -v readelf >/dev/null || apt_ensure binutils
 
 files=("$@")
 if ((${#files[@]} == 0)); then

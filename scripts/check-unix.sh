@@ -14,23 +14,12 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 TARGETS=(x86_64-unknown-freebsd aarch64-apple-darwin)
 PACKAGES=(rustc-web cargo-web rust-web-src)
 
-log() { printf '[check-unix] %s\n' "$*" >&2; }
+# log, die, apt_ensure_same_version.
+# shellcheck source-path=SCRIPTDIR source=apt.sh
+source "$ROOT/scripts/apt.sh"
 
-missing=()
-for p in "${PACKAGES[@]}"; do
-  [[ $(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null) == installed ]] || missing+=("$p")
-done
-# -Zbuild-std needs the sources of the compiler that runs: one apt run keeps
-# the two versions equal, and a machine where one moved alone gets both.
-if ((${#missing[@]} == 0)) &&
-  [[ $(dpkg-query -W -f='${Version}' rustc-web) != "$(dpkg-query -W -f='${Version}' rust-web-src)" ]]; then
-  missing=("${PACKAGES[@]}")
-fi
-if ((${#missing[@]})); then
-  log "apt: installing ${missing[*]}"
-  apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${PACKAGES[@]}" >/dev/null
-fi
+# -Zbuild-std needs the sources of the very compiler that runs.
+apt_ensure_same_version "${PACKAGES[@]}"
 
 cd "$ROOT"
 log "$(/usr/bin/rustc --version), std from $(dpkg-query -W -f='rust-web-src ${Version}' rust-web-src)"

@@ -109,7 +109,7 @@ SUITE_BUDGET=600
 
 # Options for every apt-get: wait for a lock another apt holds instead of
 # failing, and let root download into a directory _apt cannot read.
-# (apt_ensure in phases.sh uses them too.)
+# (apt_ensure in apt.sh uses them too.)
 APT_OPTS=(-o DPkg::Lock::Timeout=120 -o APT::Sandbox::User=root)
 
 # For run_phase (phases.sh): the grace between `timeout`'s TERM and KILL,

@@ -53,10 +53,8 @@ phase_apt_build() {
     log "rustup has both musl targets: no std from source"
     return 0
   fi
-  apt_ensure "${BUILD_PACKAGES[@]}"
   # -Zbuild-std needs the sources of the very compiler that runs.
-  [[ $(dpkg-query -W -f='${Version}' rustc-web) == "$(dpkg-query -W -f='${Version}' rust-web-src)" ]] ||
-    die "rustc-web and rust-web-src differ; apt-get install both"
+  apt_ensure_same_version "${BUILD_PACKAGES[@]}"
 }
 
 phase_npm_deps() {

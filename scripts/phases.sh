@@ -1,9 +1,9 @@
 # shellcheck shell=bash
-# The phase runner shared by the qemu drivers (scripts/arm64.sh,
-# scripts/kernels.sh); sourced by them, never run. A driver sources it
-# first, then sets its own settings and defines its phase_NAME functions, and
-# ends with `phases_main "$@"`; its main() then calls start_clock and
-# run_phase.
+# The phase runner shared by the drivers scripts/arm64.sh, scripts/kernels.sh
+# and scripts/musl.sh; sourced by them, never run. It sources apt.sh (log,
+# die, apt_ensure and the other apt helpers). A driver sources it first,
+# then sets its own settings and defines its phase_NAME functions, and ends
+# with `phases_main "$@"`; its main() then calls start_clock and run_phase.
 #
 # Why phases run in a child: every phase runs under `timeout` with the
 # smaller of its own budget and what is left of the driver's total, so a hung
@@ -16,8 +16,7 @@
 # Settings, set by the driver after sourcing this file:
 #   KILL_AFTER    seconds `timeout` waits after its TERM before KILL (required)
 #   TIMING_WIDTH  width of the name column in the timings summary (required)
-#   APT_OPTS      options for the apt-get runs apt_ensure makes (default none)
-#   LOG_TAG       prefix of every log line (default: the driver's file name)
+#   APT_OPTS, LOG_TAG  as apt.sh says
 # Hook: on_phase_end NAME START_MS END_MS ARG..., called after each phase
 # (whether it passed or not) before its failure is reported; a no-op unless
 # the driver defines its own.
@@ -28,51 +27,17 @@ SELF=$(cd "$(dirname "${BASH_SOURCE[1]}")" && pwd)/$(basename "${BASH_SOURCE[1]}
 # shellcheck disable=SC2034
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 
-LOG_TAG=$(basename "$SELF" .sh)
-APT_OPTS=()
-
-log() { printf '[%s] %s\n' "$LOG_TAG" "$*" >&2; }
-die() { log "error: $*"; exit 1; }
+# shellcheck source-path=SCRIPTDIR source=apt.sh
+source "$(dirname "${BASH_SOURCE[0]}")/apt.sh"
 
 now_ms() { date +%s%3N; }
 fmt_ms() { printf '%d.%01ds' $(($1 / 1000)) $(($1 % 1000 / 100)); }
 
-# require_root_x86_64 WHY: both drivers install with apt and are written
-# for an amd64 Debian host; WHY says what needs root.
+# require_root_x86_64 WHY: the drivers install with apt and are written for
+# an amd64 Debian host; WHY says what needs root.
 require_root_x86_64() {
   [[ $(id -u) == 0 ]] || die "needs root ($1)"
   [[ $(uname -m) == x86_64 ]] || die "written for an x86_64 host, this is $(uname -m)"
-}
-
-# apt_ensure PACKAGE...: installs the packages that are not installed yet;
-# touches apt only then.
-apt_ensure() {
-  local missing=() p
-  for p in "$@"; do
-    if [[ $(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null) != installed ]]; then
-      missing+=("$p")
-    fi
-  done
-  if ((${#missing[@]} == 0)); then
-    log "apt: already installed: $*"
-    return 0
-  fi
-  # Packages of another architecture (NAME:ARCH) need that architecture
-  # added, and its package lists, which is why apt-get update runs whenever
-  # anything is missing.
-  local native foreign arch
-  native=$(dpkg --print-architecture)
-  # Captured first: `dpkg ... | grep -q` could fail on SIGPIPE under pipefail.
-  foreign=$(dpkg --print-foreign-architectures)
-  for arch in $(printf '%s\n' "$@" | sed -n 's/^[^:]*:\(.*\)$/\1/p' | sort -u); do
-    if [[ $arch != "$native" ]] && ! grep -qx "$arch" <<<"$foreign"; then
-      log "apt: dpkg --add-architecture $arch"
-      dpkg --add-architecture "$arch"
-    fi
-  done
-  log "apt: installing ${missing[*]}"
-  apt-get "${APT_OPTS[@]}" update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get "${APT_OPTS[@]}" install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 }
 
 # ---------------------------------------------------------------- driver ---
