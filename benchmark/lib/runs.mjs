@@ -33,6 +33,7 @@ export const PATHS = {
 }
 
 function options(args) {
+  if (args.includes('--update-readme')) return '--update-readme is now --update-docs: the tables are in docs/benchmarks.md'
   const runsAt = args.indexOf('--runs')
   const runs = runsAt < 0 ? 1 : Number(args[runsAt + 1])
   if (!Number.isInteger(runs) || runs < 1) return '--runs takes a whole number of passes, 1 or more'
