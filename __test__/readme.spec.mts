@@ -3,7 +3,8 @@
 // tables of docs/benchmarks.md and its chart must be what
 // benchmark/results.json renders (no number typed by hand), and each SVG
 // must parse and draw something in a real renderer, with nothing to fetch
-// from elsewhere. (Links: links.spec.)
+// from elsewhere; docs/api.md names what index.d.ts declares. (Links:
+// links.spec.)
 import { readFileSync, readdirSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 
@@ -140,4 +141,39 @@ test('the tree-kill override line names this version, wherever `npm version` edi
     const ranges = [...read(doc).matchAll(/kill-target-tree-kill@([^"\s]+)/g)].map((m) => m[1])
     for (const range of ranges) t.is(range, `^${version}`, doc)
   }
+})
+
+// docs/api.md's reference is written by hand; index.d.ts, generated from the
+// Rust sources, is what exists. Each must name what the other does.
+const dts = read('index.d.ts')
+const declaration = (opening: string) => {
+  const at = dts.indexOf(opening)
+  return dts.slice(at, dts.indexOf('\n}\n', at))
+}
+
+test('docs/api.md describes every member index.d.ts declares, and no other', (t) => {
+  const declared = new Set<string>()
+  const cls = declaration('export declare class KillTarget ')
+  for (const m of cls.matchAll(/^ {2}(?:private |static |get )?(\w+)\(/gm)) declared.add(m[1])
+  for (const m of cls.matchAll(/^ {2}\[globalThis\.Symbol\.(\w+)\]\(/gm)) declared.add(`Symbol.${m[1]}`)
+  for (const m of dts.matchAll(/^export declare function (\w+)\(/gm)) declared.add(m[1])
+
+  const api = read('docs/api.md')
+  const reference = api.slice(api.indexOf('\n## Reference\n'), api.indexOf('\n## ', api.indexOf('\n## Reference\n') + 1))
+  const described = new Set<string>()
+  for (const [, cell] of reference.matchAll(/^\| ([^|]+) \|/gm)) {
+    for (const [, code] of cell.matchAll(/`([^`]+)`/g)) {
+      const name = /^(?:new )?(?:KillTarget\.|\.|\[)?(Symbol\.\w+|\w+)/.exec(code)![1]
+      described.add(name === 'KillTarget' ? 'constructor' : name)
+    }
+  }
+  const sorted = (names: Set<string>) => [...names].sort()
+  t.deepEqual(sorted(described), sorted(declared))
+})
+
+test("docs/api.md's capabilities() lists the fields of index.d.ts's Capabilities", (t) => {
+  const fields = [...declaration('export interface Capabilities ').matchAll(/^ {2}(\w+):/gm)].map((m) => m[1])
+  const row = /^\| `capabilities\(\)` \| `\{ ([^}]+) \}`/m.exec(read('docs/api.md'))
+  t.truthy(row, 'a capabilities() row that starts with its fields')
+  t.deepEqual(row![1].split(', '), fields)
 })
