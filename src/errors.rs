@@ -44,6 +44,12 @@ pub enum Failure {
     errno: Errno,
     pid: i32,
   },
+  /// Signals the kernel refused (EPERM) to some processes of a tree or a
+  /// group, each named: every other member got them.
+  Denied {
+    syscall: &'static str,
+    pids: Vec<i32>,
+  },
   /// A string given as an id that is not one (`ERR_INVALID_ARG_VALUE`).
   InvalidId { received: String },
   /// An id whose process is gone, whoever has its pid now, or that is of
@@ -86,6 +92,8 @@ pub struct Shape {
   pub message: String,
   /// `errno` and `syscall` of a failed system call.
   pub syscall: Option<(i32, &'static str)>,
+  /// The processes a signal was refused to, where some others got it.
+  pub pids: Vec<i32>,
 }
 
 impl Failure {
@@ -98,6 +106,17 @@ impl Failure {
     }
   }
 
+  /// The kernel refused a signal: the process is another user's.
+  pub fn is_denied(&self) -> bool {
+    matches!(
+      self,
+      Failure::Sys {
+        errno: Errno::EPERM,
+        ..
+      }
+    )
+  }
+
   /// `None` for `Thrown`: that error is the caller's, not one shaped here.
   pub fn shape(&self) -> Option<Shape> {
     let plain = |class, code: &str, message: String| Shape {
@@ -106,6 +125,7 @@ impl Failure {
       code: code.to_owned(),
       message,
       syscall: None,
+      pids: Vec::new(),
     };
     Some(match self {
       Failure::Thrown => return None,
@@ -172,6 +192,25 @@ impl Failure {
           format!("{syscall} {errno:?}: {} (pid {pid})", errno.desc()),
         )
       },
+      Failure::Denied { syscall, pids } => {
+        let listed: Vec<String> = pids.iter().map(i32::to_string).collect();
+        let (noun, listed) = match listed.len() {
+          1 => ("pid", listed.join("")),
+          _ => ("pids", listed.join(", ")),
+        };
+        Shape {
+          syscall: Some((-libc::EPERM, syscall)),
+          pids: pids.clone(),
+          ..plain(
+            Class::Error,
+            "EPERM",
+            format!(
+              "{syscall} EPERM: {} ({noun} {listed})",
+              Errno::EPERM.desc()
+            ),
+          )
+        }
+      }
       Failure::InvalidId { received } => plain(
         Class::TypeError,
         "ERR_INVALID_ARG_VALUE",
@@ -252,6 +291,9 @@ impl Failure {
     if let Some((errno, syscall)) = shape.syscall {
       object.set_named_property("errno", errno)?;
       object.set_named_property("syscall", syscall)?;
+    }
+    if !shape.pids.is_empty() {
+      object.set_named_property("pids", shape.pids)?;
     }
     Ok(object.to_unknown())
   }

@@ -12,7 +12,7 @@ use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
-use kill_target_guardian::{Message, READY, SOCKET_FD};
+use kill_target_guardian::{Message, Reply, SOCKET_FD};
 use nix::errno::Errno;
 use nix::fcntl::{open, OFlag};
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
@@ -23,22 +23,33 @@ use nix::sys::socket::{
 };
 use nix::sys::stat::Mode;
 use nix::sys::wait::{waitid, Id, WaitPidFlag, WaitStatus};
-use nix::unistd::getpid;
+use nix::unistd::{getpid, Pid};
 
-use crate::process::Process;
-use crate::signal::Signal;
 use crate::sys;
+use crate::tree;
 
 /// Names the executable in place of the one beside the addon.
 pub const PATH_ENV: &str = "KILL_TARGET_GUARDIAN";
 
-/// How long a new guardian has to say `READY`: it only closes descriptors
-/// and reads one message, but an emulator (qemu) starts it slowly.
-const START_TIMEOUT_MS: u16 = 5000;
+/// How long the guardian has to answer a message. A new one only closes
+/// descriptors before it reads its first, but an emulator (qemu) starts it
+/// slowly; one that takes longer is taken for dead and replaced.
+const ANSWER_TIMEOUT_MS: u16 = 5000;
+
+/// Why a message did not reach the guardian's hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unheard {
+  /// The guardian is gone, or does not answer: it must be replaced.
+  Gone(Errno),
+  /// It answered that it could not take what came with the message
+  /// (`EMFILE`: the descriptor; `EINVAL`: a pidfd of itself).
+  Refused(Errno),
+}
 
 pub struct Guardian {
   socket: OwnedFd,
-  process: Process,
+  pid: Pid,
+  pidfd: OwnedFd,
 }
 
 /// The executable: `$KILL_TARGET_GUARDIAN`, or else the one shipped beside
@@ -81,16 +92,26 @@ impl Guardian {
     .map_err(|e| failed("socketpair for", e))?;
     let pid = spawn(path, &theirs).map_err(|e| failed("cannot start", e))?;
     drop(theirs);
-    // Our unreaped child: its pid cannot name anyone else yet.
-    let process = Process::open(pid).map_err(|_| failed("cannot hold", Errno::ESRCH))?;
+    // Our unreaped child: its pid cannot name anyone else yet, so a kill
+    // and a reap by number reach it and nobody else.
+    let pidfd = match sys::pidfd_open(pid) {
+      Ok(pidfd) => pidfd,
+      Err(error) => {
+        let errno = Errno::from_raw(error.raw_os_error().unwrap_or(libc::EIO));
+        let _ = sys::kill(pid, libc::SIGKILL);
+        let _ = waitid(Id::Pid(pid), WaitPidFlag::WEXITED);
+        return Err(failed("cannot hold", errno));
+      }
+    };
     let guardian = Guardian {
       socket: ours,
-      process,
+      pid,
+      pidfd,
     };
     match guardian.hand_over() {
       Ok(()) => Ok(guardian),
       Err(errno) => {
-        let _ = guardian.process.signal(Signal::SIGKILL);
+        guardian.kill();
         let status = guardian.reap();
         Err(format!(
           "{} did not start ({}; {status})",
@@ -101,32 +122,34 @@ impl Guardian {
     }
   }
 
+  /// For a guardian that does not answer.
+  pub fn kill(&self) {
+    let _ = sys::pidfd_send_signal(self.pidfd.as_fd(), libc::SIGKILL, 0);
+  }
+
   /// Sends the program's pidfd and waits for the answer.
   fn hand_over(&self) -> Result<(), Errno> {
     let own =
       sys::pidfd_open(getpid()).map_err(|e| Errno::from_raw(e.raw_os_error().unwrap_or(0)))?;
-    self.send(Message::Program, Some(own.as_fd()))?;
-    let mut fds = [PollFd::new(self.socket.as_fd(), PollFlags::POLLIN)];
-    if poll(&mut fds, PollTimeout::from(START_TIMEOUT_MS))? == 0 {
-      return Err(Errno::ETIMEDOUT);
-    }
-    let mut answer = [0u8; 1];
-    let mut iov = [IoSliceMut::new(&mut answer)];
-    let received = recvmsg::<()>(
-      self.socket.as_raw_fd(),
-      &mut iov,
-      None,
-      MsgFlags::MSG_DONTWAIT,
-    )?;
-    match (received.bytes, answer[0]) {
-      (1, READY) => Ok(()),
-      _ => Err(Errno::ECONNRESET),
-    }
+    self
+      .call(Message::Program, Some(own.as_fd()))
+      .map_err(|(Unheard::Gone(errno) | Unheard::Refused(errno))| errno)?;
+    tree::leave_out(Some(self.pid));
+    Ok(())
   }
 
-  /// One message, with the pidfd it carries. A guardian that has died
-  /// fails this with EPIPE (never SIGPIPE); the keeper replaces it.
-  pub fn send(&self, message: Message, pidfd: Option<BorrowedFd>) -> Result<(), Errno> {
+  /// One message, with the pidfd it carries, and the guardian's answer:
+  /// `Ok` once it holds what was sent. A guardian that has died fails this
+  /// with EPIPE (never SIGPIPE), ECONNRESET or, silent, ETIMEDOUT.
+  pub fn call(&self, message: Message, pidfd: Option<BorrowedFd>) -> Result<(), Unheard> {
+    self.send(message, pidfd).map_err(Unheard::Gone)?;
+    let answer = self.answer().map_err(Unheard::Gone)?;
+    answer
+      .0
+      .map_err(|errno| Unheard::Refused(Errno::from_raw(errno)))
+  }
+
+  fn send(&self, message: Message, pidfd: Option<BorrowedFd>) -> Result<(), Errno> {
     let record = message.encode();
     let fds = pidfd.map(|fd| [fd.as_raw_fd()]);
     let rights: Vec<ControlMessage> = fds
@@ -147,18 +170,48 @@ impl Guardian {
     }
   }
 
-  /// Its pidfd: readable once it has exited.
-  pub fn pidfd(&self) -> BorrowedFd<'_> {
-    self.process.pidfd().expect("a guardian is held by pidfd")
+  /// The reply to the message just sent: calls are made one at a time,
+  /// under the keeper's lock, so the next record is its answer.
+  fn answer(&self) -> Result<Reply, Errno> {
+    let mut fds = [PollFd::new(self.socket.as_fd(), PollFlags::POLLIN)];
+    loop {
+      match poll(&mut fds, PollTimeout::from(ANSWER_TIMEOUT_MS)) {
+        Err(Errno::EINTR) => continue,
+        Ok(0) => return Err(Errno::ETIMEDOUT),
+        ready => ready?,
+      };
+      let mut record = [0u8; Reply::SIZE];
+      let mut iov = [IoSliceMut::new(&mut record)];
+      let received = match recvmsg::<()>(
+        self.socket.as_raw_fd(),
+        &mut iov,
+        None,
+        MsgFlags::MSG_DONTWAIT,
+      ) {
+        Err(Errno::EINTR | Errno::EAGAIN) => continue,
+        received => received?,
+      };
+      let bytes = received.bytes;
+      return Reply::decode(&record[..bytes]).ok_or(Errno::ECONNRESET);
+    }
   }
 
+  /// Its pidfd: readable once it has exited.
+  pub fn pidfd(&self) -> BorrowedFd<'_> {
+    self.pidfd.as_fd()
+  }
+
+  /// Whether its pidfd says it has exited.
   pub fn has_exited(&self) -> bool {
-    self.process.has_exited().unwrap_or(true)
+    let mut fds = [PollFd::new(self.pidfd.as_fd(), PollFlags::POLLIN)];
+    !matches!(poll(&mut fds, PollTimeout::ZERO), Ok(0))
   }
 
   /// Collects the exit of the guardian, which has exited or been killed,
   /// and says how it ended.
   pub fn reap(&self) -> String {
+    // Its pid is free for anyone once it is reaped: no tree leaves it out.
+    tree::leave_out(None);
     loop {
       match waitid(Id::PIDFd(self.pidfd()), WaitPidFlag::WEXITED) {
         Err(Errno::EINTR) => continue,

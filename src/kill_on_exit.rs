@@ -11,8 +11,16 @@
 //!   guardian already holds every member that has lived that long when the
 //!   program dies with the tree's root (Ctrl-C), after which the root's
 //!   children are reparented and no walk could reach them.
+//!
+//! The guardian kills with the credentials it started with, which may be
+//! more than the program has by the time it arms (a server that drops
+//! root). So it is handed only what the program may signal itself at the
+//! moment it hands it over: `arm` refuses anything else with EPERM, and a
+//! walk keeps another user's members to itself (walking on through them).
+//! Each hand-over waits for the guardian's answer: an arming returns only
+//! once the guardian holds its process.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
@@ -22,10 +30,12 @@ pub use kill_target_guardian::Options;
 use nix::errno::Errno;
 use nix::sys::epoll::{Epoll, EpollCreateFlags, EpollEvent, EpollFlags, EpollTimeout};
 use nix::sys::eventfd::{EfdFlags, EventFd};
+use nix::unistd::Pid;
 
 use crate::errors::Failure;
-use crate::guardian::{self, Guardian};
+use crate::guardian::{self, Guardian, Unheard};
 use crate::process::Process;
+use crate::signal::Signal;
 use crate::tree;
 
 /// How often armed trees are walked: the window in which a new member that
@@ -56,8 +66,13 @@ struct Arming {
   options: Options,
   /// The process armed; once it has exited, a member in its place.
   root: Process,
+  /// `root` is a member standing in for the process armed.
+  stand_in: bool,
   /// With `tree`: every descendant held so far.
   members: Vec<Process>,
+  /// The members the program may not signal (by their pidfds' numbers):
+  /// walked through, never handed over.
+  foreign: HashSet<RawFd>,
 }
 
 /// Whether `killOnExit()` can keep its guarantee here, and if not, why.
@@ -72,30 +87,45 @@ pub fn supported() -> Result<(), String> {
   }
 }
 
-/// Arms `process` (a handle of its own is kept). Returns the arming's id.
-/// The first arming starts the guardian and the keeper thread.
+/// Arms `process` (a handle of its own is kept). Returns the arming's id,
+/// once the guardian holds the process. The first arming starts the
+/// guardian and the keeper thread.
 pub fn arm(process: &Process, options: Options) -> Result<u64, Failure> {
-  let pidfd = process.pidfd().ok_or_else(|| {
-    Failure::KillOnExitUnsupported("this target is held by pid, not by pidfd".to_owned())
-  })?;
+  if process.pidfd().is_none() {
+    return Err(Failure::KillOnExitUnsupported(
+      "this target is held by pid, not by pidfd".to_owned(),
+    ));
+  }
+  // EPERM for another user's process: the guardian may be able to kill
+  // what the program cannot, and must never do it for the program.
+  process.signal(Signal::EXISTS)?;
   let held = process.try_clone()?;
   let mut locked = keeper()?;
-  let keeper = locked.as_mut().expect("keeper() makes it");
+  let keeper = locked.as_mut().ok_or_else(not_started)?;
   keeper.last += 1;
   let id = keeper.last;
-  hand_over(keeper.guardian.as_ref(), id, options, pidfd);
-  // The keeper's own copy: the target's may close before the arming ends.
-  let own = held.pidfd().expect("a clone of a pidfd target has a pidfd");
-  hold(&keeper.epoll, &mut keeper.by_fd, id, own)
-    .map_err(|e| sys_failure("epoll_ctl", e, process))?;
+  keeper.hold(id, &held)?;
   keeper.armings.insert(
     id,
     Arming {
       options,
       root: held,
+      stand_in: false,
       members: Vec::new(),
+      foreign: HashSet::new(),
     },
   );
+  let heard = keeper.ask(
+    Message::Hold {
+      arming: id,
+      options,
+    },
+    &keeper.armings[&id].root,
+  );
+  if let Err(failure) = keeper.heard(heard, process.pid()) {
+    keeper.forget(id);
+    return Err(failure);
+  }
   if options.tree {
     keeper
       .nudge
@@ -105,30 +135,34 @@ pub fn arm(process: &Process, options: Options) -> Result<u64, Failure> {
   Ok(id)
 }
 
-/// New options for an arming. `false` if the arming is gone: its processes
-/// have all exited.
-pub fn update(id: u64, options: Options) -> bool {
-  let mut keeper = lock();
-  let Some(keeper) = keeper.as_mut() else {
-    return false;
+/// New options for an arming. Returns its id, which changes when a tree
+/// becomes one process; `None` if the arming is gone (its processes have
+/// all exited), or with `tree` dropped once the process armed has exited.
+pub fn update(id: u64, options: Options) -> Result<Option<u64>, Failure> {
+  let mut locked = lock();
+  let Some(keeper) = locked.as_mut() else {
+    return Ok(None);
   };
   let Some(arming) = keeper.armings.get_mut(&id) else {
-    return false;
+    return Ok(None);
   };
+  let was_tree = arming.options.tree;
   arming.options = options;
-  if let Some(guardian) = &keeper.guardian {
-    let _ = guardian.send(
-      Message::Update {
-        arming: id,
-        options,
-      },
-      None,
-    );
+  if was_tree && !options.tree {
+    return keeper.untree(id);
   }
+  let heard = keeper.ask(
+    Message::Update {
+      arming: id,
+      options,
+    },
+    &keeper.armings[&id].root,
+  );
+  keeper.heard(heard, process_pid(&keeper.armings, id))?;
   if options.tree {
     let _ = keeper.nudge.write(1);
   }
-  true
+  Ok(Some(id))
 }
 
 /// Disarms: the guardian lets the arming's processes go.
@@ -137,14 +171,11 @@ pub fn disarm(id: u64) {
   let Some(keeper) = keeper.as_mut() else {
     return;
   };
-  if let Some(guardian) = &keeper.guardian {
-    let _ = guardian.send(Message::Release { arming: id }, None);
-  }
-  if let Some(arming) = keeper.armings.remove(&id) {
-    for process in std::iter::once(&arming.root).chain(&arming.members) {
-      keeper.unhold(process);
-    }
-  }
+  disarm_locked(keeper, id);
+}
+
+fn not_started() -> Failure {
+  Failure::KillOnExitUnsupported("the keeper did not start".to_owned())
 }
 
 fn lock() -> MutexGuard<'static, Option<Keeper>> {
@@ -207,20 +238,6 @@ fn sys_failure(syscall: &'static str, errno: Errno, process: &Process) -> Failur
   }
 }
 
-/// Gives the guardian a pidfd to hold for arming `id`. A guardian that has
-/// just died fails this; the keeper replaces it and tells it everything.
-fn hand_over(guardian: Option<&Guardian>, id: u64, options: Options, pidfd: BorrowedFd) {
-  if let Some(guardian) = guardian {
-    let _ = guardian.send(
-      Message::Hold {
-        arming: id,
-        options,
-      },
-      Some(pidfd),
-    );
-  }
-}
-
 /// Watches a held process's pidfd here too, to let it go once it exits.
 fn hold(
   epoll: &Epoll,
@@ -234,13 +251,115 @@ fn hold(
 }
 
 impl Keeper {
+  /// Watches a held process's pidfd, to let it go once it exits.
+  fn hold(&mut self, id: u64, process: &Process) -> Result<(), Failure> {
+    let Some(pidfd) = process.pidfd() else {
+      return Ok(());
+    };
+    hold(&self.epoll, &mut self.by_fd, id, pidfd).map_err(|e| sys_failure("epoll_ctl", e, process))
+  }
+
   /// Out of the epoll set before its descriptor closes: the target's own
   /// pidfd may share the open file, which would keep the entry alive.
   fn unhold(&mut self, process: &Process) {
-    let pidfd = process.pidfd().expect("armed processes are held by pidfd");
-    let _ = self.epoll.delete(pidfd);
-    self.by_fd.remove(&pidfd.as_raw_fd());
+    if let Some(pidfd) = process.pidfd() {
+      let _ = self.epoll.delete(pidfd);
+      self.by_fd.remove(&pidfd.as_raw_fd());
+    }
     self.listings.forget(process.pid());
+  }
+
+  /// Drops arming `id` here, and every descriptor it held.
+  fn forget(&mut self, id: u64) {
+    if let Some(arming) = self.armings.remove(&id) {
+      for process in std::iter::once(&arming.root).chain(&arming.members) {
+        self.unhold(process);
+      }
+    }
+  }
+
+  /// Tells the guardian `message`, about `process`: a `Hold` hands over its
+  /// pidfd. A guardian that is gone is replaced first, and since the
+  /// replacement is told everything kept here, the message with it: keep
+  /// the change before telling it. `Ok(true)` when that happened.
+  fn tell(&mut self, message: Message, process: &Process) -> Result<bool, Failure> {
+    let heard = self.ask(message, process);
+    self.heard(heard, process.pid())
+  }
+
+  /// `tell`'s first half, for a `process` borrowed from the keeper.
+  fn ask(&self, message: Message, process: &Process) -> Result<(), Unheard> {
+    let pidfd = match message {
+      Message::Hold { .. } => process.pidfd(),
+      _ => None,
+    };
+    match &self.guardian {
+      Some(guardian) => guardian.call(message, pidfd),
+      None => Err(Unheard::Gone(Errno::ESRCH)),
+    }
+  }
+
+  /// `tell`'s second half.
+  fn heard(&mut self, heard: Result<(), Unheard>, pid: Pid) -> Result<bool, Failure> {
+    match heard {
+      Ok(()) => Ok(false),
+      Err(Unheard::Refused(errno)) => Err(Failure::Sys {
+        syscall: "sendmsg",
+        errno,
+        pid: pid.as_raw(),
+      }),
+      Err(Unheard::Gone(_)) => self.replace_guardian().map(|()| true),
+    }
+  }
+
+  /// `tree` dropped from arming `id`: the members are let go, here and by
+  /// the guardian, and the process armed alone stays armed, under a new id
+  /// (held under it before the old one is released, so that it is never
+  /// unarmed in between). `None` when the process armed has exited.
+  fn untree(&mut self, id: u64) -> Result<Option<u64>, Failure> {
+    let Some(arming) = self.armings.get(&id) else {
+      return Ok(None);
+    };
+    if arming.stand_in {
+      disarm_locked(self, id);
+      return Ok(None);
+    }
+    let held = arming.root.try_clone()?;
+    let options = arming.options;
+    self.last += 1;
+    let new = self.last;
+    self.hold(new, &held)?;
+    self.armings.insert(
+      new,
+      Arming {
+        options,
+        root: held,
+        stand_in: false,
+        members: Vec::new(),
+        foreign: HashSet::new(),
+      },
+    );
+    let old = self.armings.remove(&id);
+    let message = Message::Hold {
+      arming: new,
+      options,
+    };
+    let heard = self.ask(message, &self.armings[&new].root);
+    let told = self.heard(heard, process_pid(&self.armings, new));
+    if let Some(old) = old {
+      let released = self.tell(Message::Release { arming: id }, &old.root);
+      for process in std::iter::once(&old.root).chain(&old.members) {
+        self.unhold(process);
+      }
+      released?;
+    }
+    match told {
+      Ok(_) => Ok(Some(new)),
+      Err(failure) => {
+        self.forget(new);
+        Err(failure)
+      }
+    }
   }
 
   fn walks_trees(&self) -> bool {
@@ -266,10 +385,13 @@ impl Keeper {
         true => self.armings.remove(&id).map(|arming| arming.root),
         // A member stands in for it: `tree::grow` lists the children of
         // every process held, whichever is the root.
-        false => Some(std::mem::replace(
-          &mut arming.root,
-          arming.members.remove(0),
-        )),
+        false => {
+          arming.stand_in = true;
+          Some(std::mem::replace(
+            &mut arming.root,
+            arming.members.remove(0),
+          ))
+        }
       }
     } else {
       let Some(at) = arming.members.iter().position(is_fd) else {
@@ -278,6 +400,7 @@ impl Keeper {
       if !arming.members[at].has_exited().unwrap_or(true) {
         return;
       }
+      arming.foreign.remove(&fd);
       Some(arming.members.remove(at))
     };
     if let Some(process) = gone {
@@ -295,43 +418,117 @@ impl Keeper {
       .filter(|(_, arming)| arming.options.tree)
     {
       let before = arming.members.len();
-      // A failed pass (no descriptors left) is tried again next time.
+      // A failed pass (no descriptors left) keeps what it found, and the
+      // rest is tried again next time.
       let _ = tree::grow(&arming.root, &mut arming.members, false, listings);
+      for member in &arming.members[before..] {
+        // Another user's: walked through, not handed over.
+        if member.signal(Signal::EXISTS).is_err() {
+          if let Some(pidfd) = member.pidfd() {
+            arming.foreign.insert(pidfd.as_raw_fd());
+          }
+        }
+      }
       found.extend((before..arming.members.len()).map(|at| (id, at)));
     }
-    for (id, at) in found {
-      let arming = &self.armings[&id];
+    // Later members first: one the guardian refuses is dropped, to be
+    // found again next pass, and the indices before it stay true.
+    let mut replaced = false;
+    for &(id, at) in found.iter().rev() {
+      let Some(arming) = self.armings.get(&id) else {
+        continue;
+      };
       let member = &arming.members[at];
-      let pidfd = member.pidfd().expect("walked members are held by pidfd");
-      hand_over(self.guardian.as_ref(), id, arming.options, pidfd);
+      let Some(pidfd) = member.pidfd() else {
+        continue;
+      };
       // Unwatched, it stays held until its arming goes.
       let _ = hold(&self.epoll, &mut self.by_fd, id, pidfd);
+      // A replacement was told every member found so far.
+      if arming.foreign.contains(&pidfd.as_raw_fd()) || replaced {
+        continue;
+      }
+      let message = Message::Hold {
+        arming: id,
+        options: arming.options,
+      };
+      let heard = self.ask(message, member);
+      let pid = member.pid();
+      match self.heard(heard, pid) {
+        Ok(told_all) => replaced = told_all,
+        Err(_) => self.drop_member(id, at),
+      }
     }
   }
 
-  /// The guardian died: collect it, start another and tell it everything.
-  fn replace_guardian(&mut self) {
+  /// A member the guardian could not take: let go here too, so that the
+  /// next pass finds it again.
+  fn drop_member(&mut self, id: u64, at: usize) {
+    let Some(arming) = self.armings.get_mut(&id) else {
+      return;
+    };
+    if at < arming.members.len() {
+      let member = arming.members.remove(at);
+      self.unhold(&member);
+    }
+  }
+
+  /// The guardian died or does not answer: collect it, start another and
+  /// tell it everything. On failure there is none until the next try.
+  fn replace_guardian(&mut self) -> Result<(), Failure> {
     if let Some(dead) = self.guardian.take() {
       let _ = self.epoll.delete(dead.pidfd());
+      dead.kill();
       dead.reap();
     }
-    let Ok(path) = guardian::executable() else {
-      return;
-    };
-    let Ok(guardian) = Guardian::start(&path) else {
-      return;
-    };
-    if watch(&self.epoll, guardian.pidfd()).is_err() {
-      return;
-    }
+    let path = guardian::executable().map_err(Failure::KillOnExitUnsupported)?;
+    let guardian = Guardian::start(&path).map_err(Failure::KillOnExitUnsupported)?;
+    watch(&self.epoll, guardian.pidfd())
+      .map_err(|e| Failure::KillOnExitUnsupported(format!("epoll_ctl: {}", e.desc())))?;
     for (&id, arming) in &self.armings {
-      for process in std::iter::once(&arming.root).chain(&arming.members) {
-        let pidfd = process.pidfd().expect("armed processes are held by pidfd");
-        hand_over(Some(&guardian), id, arming.options, pidfd);
+      let processes = std::iter::once(&arming.root).chain(&arming.members);
+      let held = processes.filter(|process| {
+        process
+          .pidfd()
+          .is_some_and(|pidfd| !arming.foreign.contains(&pidfd.as_raw_fd()))
+      });
+      for process in held {
+        let message = Message::Hold {
+          arming: id,
+          options: arming.options,
+        };
+        if let Err(unheard) = guardian.call(message, process.pidfd()) {
+          let _ = self.epoll.delete(guardian.pidfd());
+          guardian.kill();
+          guardian.reap();
+          let errno = match unheard {
+            Unheard::Gone(errno) | Unheard::Refused(errno) => errno,
+          };
+          return Err(sys_failure("sendmsg", errno, process));
+        }
       }
     }
     self.guardian = Some(guardian);
+    Ok(())
   }
+}
+
+/// `disarm` for a caller that holds the lock. A guardian that cannot be
+/// told has let go already: one that died is replaced without the arming,
+/// and one that does not answer is killed first.
+fn disarm_locked(keeper: &mut Keeper, id: u64) {
+  if let Some(arming) = keeper.armings.get(&id) {
+    let heard = keeper.ask(Message::Release { arming: id }, &arming.root);
+    let _ = keeper.heard(heard, arming.root.pid());
+  }
+  keeper.forget(id);
+}
+
+/// The pid of arming `id`'s root, for an error's message.
+fn process_pid(armings: &HashMap<u64, Arming>, id: u64) -> Pid {
+  armings
+    .get(&id)
+    .map_or(Pid::from_raw(0), |arming| arming.root.pid())
 }
 
 /// The keeper thread: waits on the armed pidfds, the guardian's and the
@@ -342,7 +539,10 @@ fn run(epoll: &Epoll, nudge: &EventFd) {
   loop {
     let timeout = {
       let keeper = lock();
-      let keeper = keeper.as_ref().expect("the keeper runs once it is made");
+      // Made under the lock this thread waits on, before it can run.
+      let Some(keeper) = keeper.as_ref() else {
+        return;
+      };
       if keeper.guardian.is_none() {
         Some(RETRY_EVERY)
       } else if keeper.walks_trees() {
@@ -367,20 +567,23 @@ fn run(epoll: &Epoll, nudge: &EventFd) {
       }
     };
     let mut keeper = lock();
-    let keeper = keeper.as_mut().expect("the keeper runs once it is made");
+    let Some(keeper) = keeper.as_mut() else {
+      return;
+    };
     for event in &events[..ready] {
       let fd = event.data() as RawFd;
       let guardian = keeper.guardian.as_ref();
       if fd == nudge.as_fd().as_raw_fd() {
         let _ = nudge.read();
       } else if guardian.is_some_and(|g| g.pidfd().as_raw_fd() == fd && g.has_exited()) {
-        keeper.replace_guardian();
+        // Failing, it is tried again in RETRY_EVERY.
+        let _ = keeper.replace_guardian();
       } else {
         keeper.exited(fd);
       }
     }
     if keeper.guardian.is_none() {
-      keeper.replace_guardian();
+      let _ = keeper.replace_guardian();
     }
     if keeper.walks_trees() && Instant::now() >= next_walk {
       keeper.walk();

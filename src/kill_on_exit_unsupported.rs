@@ -14,8 +14,8 @@ pub fn arm(_: &Process, _: Options) -> Result<u64, Failure> {
   Err(Failure::KillOnExitUnsupported(supported().unwrap_err()))
 }
 
-pub fn update(_: u64, _: Options) -> bool {
-  false
+pub fn update(_: u64, _: Options) -> Result<Option<u64>, Failure> {
+  Ok(None)
 }
 
 pub fn disarm(_: u64) {}

@@ -226,15 +226,22 @@ impl KillTarget {
     options: Option<kill_on_exit::Options>,
   ) -> std::result::Result<(), Failure> {
     let armed = self.armed.get();
-    match options {
-      None if armed != 0 => kill_on_exit::disarm(armed),
-      None => {}
-      Some(options) if armed != 0 && kill_on_exit::update(armed, options) => {}
-      Some(_) if target.has_exited()? => self.armed.set(0),
-      Some(options) => self.armed.set(kill_on_exit::arm(target, options)?),
-    }
-    if options.is_none() {
+    let Some(options) = options else {
+      if armed != 0 {
+        kill_on_exit::disarm(armed);
+      }
       self.armed.set(0);
+      return Ok(());
+    };
+    if armed != 0 {
+      if let Some(id) = kill_on_exit::update(armed, options)? {
+        self.armed.set(id);
+        return Ok(());
+      }
+    }
+    match target.has_exited()? {
+      true => self.armed.set(0),
+      false => self.armed.set(kill_on_exit::arm(target, options)?),
     }
     Ok(())
   }

@@ -167,6 +167,15 @@ impl Process {
     self.delivered(sent)
   }
 
+  /// Whether the process is unreaped (a zombie is): signal 0, where EPERM
+  /// too says it is there, only not ours to signal.
+  pub fn exists(&self) -> Result<bool, Failure> {
+    match self.signal(Signal::EXISTS) {
+      Err(failure) if failure.is_denied() => Ok(true),
+      exists => exists,
+    }
+  }
+
   /// Sends `signal` to the process group this process leads. `Ok(false)`
   /// when the group is gone; an error when the process is alive but leads no
   /// group, since a silent `false` would read as "already stopped".

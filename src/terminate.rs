@@ -84,6 +84,10 @@ struct Terminate {
   signals: Vec<String>,
   processes: u32,
   forced: bool,
+  /// The members the kernel would not let us signal (another user's), and
+  /// the call that said so: never waited for, named in the rejection.
+  denied: Vec<Pid>,
+  denied_by: &'static str,
 }
 
 /// Starts operation `id`: signals now, then settles `promise` once every
@@ -101,6 +105,8 @@ pub fn start(env: &Env, id: u64, root: Rc<Target>, promise: Promise, plan: Plan,
     signals: Vec::new(),
     processes: 0,
     forced: false,
+    denied: Vec::new(),
+    denied_by: "",
   };
   let started = run.begin(env, id, &plan);
   match started {
@@ -146,6 +152,9 @@ impl Terminate {
       return Ok(false);
     }
     for member in self.members.clone() {
+      if self.denied.contains(&member.pid()) {
+        continue;
+      }
       if member.watch_exit(env, id)? {
         self.remaining.insert(member.pid());
       }
@@ -162,7 +171,8 @@ impl Terminate {
   /// Sends `signal` to the members `reach` names, this process (if it is
   /// one) after all the others; lists it once if any received it. The
   /// members that did, or the first failure (after trying every member, so
-  /// that none is left stopped).
+  /// that none is left stopped). A member the kernel refuses (EPERM) is
+  /// no failure of the others: it is kept in `denied`, and the rest go on.
   fn send_all(&mut self, signal: Signal, reach: Reach) -> Result<Vec<Pid>, Failure> {
     let mut delivered = Vec::new();
     let mut failed = None;
@@ -184,6 +194,16 @@ impl Terminate {
       match sent {
         Ok(true) => delivered.push(member.pid()),
         Ok(false) => {}
+        Err(Failure::Sys {
+          syscall,
+          errno: nix::errno::Errno::EPERM,
+          ..
+        }) => {
+          if !self.denied.contains(&member.pid()) {
+            self.denied.push(member.pid());
+            self.denied_by = syscall;
+          }
+        }
         Err(failure) => failed = failed.or(Some(failure)),
       }
     }
@@ -224,8 +244,15 @@ impl Terminate {
       member.unwatch_exit(id);
     }
     self.timer = None;
-    let promise = self.promise.take().expect("a termination settles once");
+    let Some(promise) = self.promise.take() else {
+      return;
+    };
     let signals = std::mem::take(&mut self.signals);
+    // Every member that could be signalled is gone: now say who could not.
+    let outcome = match outcome {
+      Ok(_) if !self.denied.is_empty() => Err(self.refusal()),
+      outcome => outcome,
+    };
     match (outcome, self.answer) {
       (Ok(_), Answer::Nothing) => promise.resolve(env, ()),
       (Ok(exited), Answer::Outcome) => promise.resolve(
@@ -238,6 +265,24 @@ impl Terminate {
         },
       ),
       (Err(failure), _) => promise.reject(env, failure, &signals),
+    }
+  }
+}
+
+impl Terminate {
+  /// The rejection for `denied`: one process is the plain system call's
+  /// error, as a signal to it alone would give.
+  fn refusal(&self) -> Failure {
+    match self.denied[..] {
+      [pid] if self.members.len() == 1 => Failure::Sys {
+        syscall: self.denied_by,
+        errno: nix::errno::Errno::EPERM,
+        pid: pid.as_raw(),
+      },
+      _ => Failure::Denied {
+        syscall: self.denied_by,
+        pids: self.denied.iter().map(|pid| pid.as_raw()).collect(),
+      },
     }
   }
 }

@@ -13,6 +13,11 @@
 //! when the tree holds it (a walk from itself or an ancestor): stopped, it
 //! would never wake to continue the others. It forks nothing meanwhile
 //! from the thread that is walking.
+//!
+//! A member this process may not signal (another user's: EPERM) is listed
+//! and walked through like any other, only never stopped; the caller
+//! decides what to do about it. The kill-on-exit guardian is no member of
+//! any tree (see `leave_out`).
 
 use std::collections::hash_map::Entry;
 use std::collections::{HashMap, HashSet};
@@ -20,12 +25,30 @@ use std::fs::File;
 use std::io;
 use std::os::unix::fs::{FileExt, MetadataExt};
 use std::path::Path;
+use std::sync::atomic::{AtomicI32, Ordering};
 
 use nix::unistd::Pid;
 
 use crate::errors::Failure;
 use crate::process::{self, Process};
 use crate::signal::Signal;
+
+/// The pid of the kill-on-exit guardian, 0 for none. It is the program's
+/// child, so every tree that holds the program holds it too; but it is this
+/// package's machinery, not the caller's process, and stopping or killing
+/// it would leave the program unguarded (or, stopped by itself, freeze the
+/// tree for ever). Set only while it is an unreaped child, so the number
+/// names it and nobody else.
+static LEFT_OUT: AtomicI32 = AtomicI32::new(0);
+
+/// Leaves the guardian `pid` out of every walk; `None` before it is reaped.
+pub fn leave_out(pid: Option<Pid>) {
+  LEFT_OUT.store(pid.map_or(0, Pid::as_raw), Ordering::Relaxed);
+}
+
+fn is_left_out(pid: Pid) -> bool {
+  LEFT_OUT.load(Ordering::Relaxed) == pid.as_raw()
+}
 
 /// What a walk found below `root`.
 pub struct Walk {
@@ -89,7 +112,7 @@ pub fn grow(
     };
     next += 1;
     for pid in listings.children_of(parent) {
-      if held.contains(&pid) {
+      if held.contains(&pid) || is_left_out(pid) {
         continue;
       }
       let Some(child) = confirm(root, members, parent, pid)? else {
@@ -107,11 +130,15 @@ pub fn grow(
   Ok(members.len() - before)
 }
 
-/// SIGSTOP, to anyone but this process. Whether it was delivered.
+/// SIGSTOP, to anyone but this process. Whether it was delivered: not to
+/// a member this process may not signal, which the walk goes on past.
 fn freeze(process: &Process) -> Result<bool, Failure> {
-  match process.is_this_process() {
-    true => Ok(false),
-    false => process.signal(Signal::SIGSTOP),
+  if process.is_this_process() {
+    return Ok(false);
+  }
+  match process.signal(Signal::SIGSTOP) {
+    Err(failure) if failure.is_denied() => Ok(false),
+    sent => sent,
   }
 }
 
@@ -131,15 +158,27 @@ fn confirm(
     }) => return Ok(None),
     Err(failure) => return Err(failure),
   };
+  // A tree held by pidfd is walked by pidfd or not at all: a member held
+  // by number (no descriptor left for it) would be a weaker guarantee,
+  // given silently.
+  if root.race_free() && !child.race_free() {
+    return Err(Failure::Sys {
+      syscall: "pidfd_open",
+      errno: nix::errno::Errno::EMFILE,
+      pid: pid.as_raw(),
+    });
+  }
   if child.parent() != Some(parent) {
     return Ok(None);
   }
-  let held = std::iter::once(root)
+  let Some(held) = std::iter::once(root)
     .chain(members.iter())
     .find(|held| held.pid() == parent)
-    .expect("only held processes are listed");
+  else {
+    return Ok(None);
+  };
   // Both unreaped after the read: the pids named them when it was made.
-  if !held.signal(Signal::EXISTS)? || !child.signal(Signal::EXISTS)? {
+  if !held.exists()? || !child.exists()? {
     return Ok(None);
   }
   Ok(Some(child))

@@ -6,7 +6,7 @@ use std::io::{self, IoSlice, IoSliceMut};
 use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
 use std::time::{Duration, Instant};
 
-use kill_target_guardian::{Message, Options, READY};
+use kill_target_guardian::{Message, Options, Reply};
 use nix::errno::Errno;
 use nix::sys::epoll::{Epoll, EpollCreateFlags, EpollEvent, EpollFlags, EpollTimeout};
 use nix::sys::socket::{recvmsg, sendmsg, ControlMessageOwned, MsgFlags};
@@ -77,7 +77,8 @@ impl Held {
     }
   }
 
-  /// Reads what is queued. `false` at EOF: the program is gone.
+  /// Reads what is queued, answering each message. `false` at EOF: the
+  /// program is gone.
   fn read_messages(&mut self) -> io::Result<bool> {
     loop {
       let mut record = [0u8; Message::SIZE];
@@ -91,50 +92,85 @@ impl Held {
             Err(Errno::EINTR) => continue,
             received => received?,
           };
-        let mut fds = Vec::new();
-        for message in received.cmsgs()? {
-          if let ControlMessageOwned::ScmRights(rights) = message {
-            fds.extend(rights.into_iter().map(sys::received));
-          }
-        }
+        // Truncated (MSG_CTRUNC, which nix reports as ENOBUFS): the kernel
+        // could not install the descriptor here, at this process's limit.
+        // The message is refused for want of it, never taken as one that
+        // came without.
+        let fds: Result<Vec<OwnedFd>, Errno> = match received.cmsgs() {
+          Ok(messages) => Ok(
+            messages
+              .filter_map(|message| match message {
+                ControlMessageOwned::ScmRights(rights) => Some(rights),
+                _ => None,
+              })
+              .flatten()
+              .map(sys::received)
+              .collect(),
+          ),
+          Err(_) => Err(Errno::EMFILE),
+        };
         (received.bytes, fds)
       };
-      if bytes == 0 && fds.is_empty() {
+      if bytes == 0 && fds.as_ref().is_ok_and(Vec::is_empty) {
         return Ok(false);
       }
-      // A record of another shape is skipped; its descriptors close with it.
-      if let Some(message) = Message::decode(&record[..bytes]) {
-        self.take(message, fds.into_iter().next())?;
+      let reply = match Message::decode(&record[..bytes]) {
+        Some(message) => self.take(message, fds),
+        // A record of another shape; its descriptors close with it.
+        None => Err(Errno::EINVAL),
+      };
+      self.answer(reply)?;
+    }
+  }
+
+  /// Tells the program how its message went.
+  fn answer(&self, reply: Result<(), Errno>) -> io::Result<()> {
+    let reply = Reply(reply.map_err(|errno| errno as i32)).encode();
+    loop {
+      match sendmsg::<()>(
+        self.socket.as_raw_fd(),
+        &[IoSlice::new(&reply)],
+        &[],
+        MsgFlags::MSG_NOSIGNAL,
+        None,
+      ) {
+        Err(Errno::EINTR) => continue,
+        // The program is gone: its end, not the answer, decides now.
+        Err(Errno::EPIPE | Errno::ECONNRESET) => return Ok(()),
+        sent => return Ok(sent.map(drop)?),
       }
     }
   }
 
-  fn take(&mut self, message: Message, fd: Option<OwnedFd>) -> io::Result<()> {
+  /// Takes one message and the descriptor that came with it (`Err` when it
+  /// could not be received); the result is the answer.
+  fn take(&mut self, message: Message, fds: Result<Vec<OwnedFd>, Errno>) -> Result<(), Errno> {
+    let fd = fds?.into_iter().next();
     match (message, fd) {
       (Message::Program, Some(pidfd)) => {
         watch(&self.epoll, &pidfd)?;
         self.program = Some(pidfd);
-        sendmsg::<()>(
-          self.socket.as_raw_fd(),
-          &[IoSlice::new(&[READY])],
-          &[],
-          MsgFlags::empty(),
-          None,
-        )?;
       }
       (Message::Hold { arming, options }, Some(pidfd)) => {
-        self.armings.insert(arming, options);
+        // Stopped or killed, it would kill nobody after. The program leaves
+        // the guardian out of every tree that holds it, but nothing here
+        // rests on that.
+        if pid_of(&pidfd) == Some(std::process::id() as libc::pid_t) {
+          return Err(Errno::EINVAL);
+        }
         watch(&self.epoll, &pidfd)?;
+        self.armings.insert(arming, options);
         self
           .processes
           .insert(pidfd.as_raw_fd(), Process { arming, pidfd });
       }
-      (Message::Update { arming, options }, None) => {
+      (Message::Program | Message::Hold { .. }, None) => return Err(Errno::EBADF),
+      (Message::Update { arming, options }, _) => {
         if let Some(held) = self.armings.get_mut(&arming) {
           *held = options;
         }
       }
-      (Message::Release { arming }, None) => {
+      (Message::Release { arming }, _) => {
         self.armings.remove(&arming);
         let epoll = &self.epoll;
         self
@@ -144,7 +180,6 @@ impl Held {
             false => true,
           });
       }
-      _ => {}
     }
     Ok(())
   }
@@ -170,6 +205,13 @@ impl Held {
   /// can act on the signal; then, where asked, SIGKILL for the survivors
   /// once their time is up.
   pub fn kill_all(mut self) {
+    // Both stay readable from now on (EOF, an exited program): left in the
+    // level-triggered set, every wait of the escalation would return at
+    // once, and the guardian would spin until its last deadline.
+    let _ = self.epoll.delete(&self.socket);
+    if let Some(program) = self.program.take() {
+      let _ = self.epoll.delete(program);
+    }
     let options = |process: &Process| *self.armings.get(&process.arming).unwrap_or(&KILL);
     for process in self.processes.values() {
       if options(process).tree {
@@ -239,9 +281,9 @@ impl Held {
 }
 
 /// Into the epoll set, keyed by its own number; level-triggered.
-fn watch(epoll: &Epoll, fd: &OwnedFd) -> io::Result<()> {
+fn watch(epoll: &Epoll, fd: &OwnedFd) -> Result<(), Errno> {
   let event = EpollEvent::new(EpollFlags::EPOLLIN, fd.as_raw_fd() as u64);
-  Ok(epoll.add(fd, event)?)
+  epoll.add(fd, event)
 }
 
 /// Out of the epoll set before the pidfd closes: the program still holds the
@@ -251,4 +293,12 @@ fn unwatch(epoll: &Epoll, fd: &OwnedFd) -> bool {
   // Fails only for a descriptor not in the set, which is then not watched.
   let _ = epoll.delete(fd);
   true
+}
+
+/// The pid a pidfd holds, as the kernel shows it in `/proc/self/fdinfo`
+/// (`Pid:`, -1 once reaped); `None` where it does not.
+fn pid_of(pidfd: &OwnedFd) -> Option<libc::pid_t> {
+  let info = std::fs::read_to_string(format!("/proc/self/fdinfo/{}", pidfd.as_raw_fd())).ok()?;
+  let line = info.lines().find_map(|line| line.strip_prefix("Pid:"))?;
+  line.trim().parse().ok()
 }

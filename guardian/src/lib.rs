@@ -2,15 +2,38 @@
 //!
 //! They share a `SOCK_SEQPACKET` socket pair, so each message is one record
 //! of `Message::SIZE` bytes, and a pidfd that comes with it (`SCM_RIGHTS`)
-//! arrives with that record and no other. Only the program speaks, but for
-//! one byte: the guardian's `READY` once it holds the program.
+//! arrives with that record and no other. The program speaks; the guardian
+//! answers each message with a `Reply`, so that the program's call returns
+//! only once the guardian holds what it was given, or knows why not.
 
 /// Where the guardian finds its end of the socket; it closes every other
 /// descriptor above stdio.
 pub const SOCKET_FD: i32 = 3;
 
-/// The guardian's one word: it holds the program's pidfd and listens.
-pub const READY: u8 = b'!';
+/// The guardian's answer to one message: `Ok` once it holds what the
+/// message gave it (the program's pidfd, a process's), or the errno of what
+/// it could not do (a descriptor it could not take: `EMFILE`; a process it
+/// will not hold: `EINVAL`, for itself).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Reply(pub Result<(), i32>);
+
+impl Reply {
+  pub const SIZE: usize = 4;
+
+  /// 0 for `Ok`, else the errno, as an `i32` in the machine's byte order.
+  pub fn encode(self) -> [u8; Self::SIZE] {
+    self.0.err().unwrap_or(0).to_ne_bytes()
+  }
+
+  /// `None` for a record of another size, or a negative errno.
+  pub fn decode(bytes: &[u8]) -> Option<Self> {
+    match i32::from_ne_bytes(bytes.try_into().ok()?) {
+      0 => Some(Reply(Ok(()))),
+      errno if errno > 0 => Some(Reply(Err(errno))),
+      _ => None,
+    }
+  }
+}
 
 /// How the processes of one arming are to be killed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -109,6 +132,15 @@ mod tests {
     ] {
       assert_eq!(Message::decode(&message.encode()), Some(message));
     }
+  }
+
+  #[test]
+  fn replies_read_back_as_written() {
+    for reply in [Reply(Ok(())), Reply(Err(libc::EMFILE))] {
+      assert_eq!(Reply::decode(&reply.encode()), Some(reply));
+    }
+    assert_eq!(Reply::decode(&[0; 3]), None);
+    assert_eq!(Reply::decode(&(-1i32).to_ne_bytes()), None);
   }
 
   #[test]
