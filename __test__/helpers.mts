@@ -2,6 +2,7 @@ import { spawn, spawnSync, type ChildProcess, type SpawnOptions } from 'node:chi
 import { randomUUID } from 'node:crypto'
 import { readdirSync, readFileSync } from 'node:fs'
 import { once } from 'node:events'
+import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 
 import test, { type ExecutionContext } from 'ava'
@@ -111,6 +112,43 @@ export function pidfdsOn(pid: number): number {
 }
 
 export const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
+
+/** Until `done()`, for at most `ms`: a bound on a wait, not a measurement. */
+export async function until(done: () => boolean, ms = 10_000): Promise<boolean> {
+  for (const deadline = Date.now() + ms; Date.now() < deadline; await delay(20)) {
+    if (done()) return true
+  }
+  return done()
+}
+
+/** The guardian of `pid`: its child whose name starts so (the kernel keeps 15 characters). */
+export function guardianOf(pid: number): number | undefined {
+  for (const entry of readdirSync('/proc')) {
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8')
+      const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'))
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1])
+      if (ppid === pid && name.startsWith('kill-target-gua')) return Number(entry)
+    } catch {
+      // not a process, or gone since the listing
+    }
+  }
+  return undefined
+}
+
+/** How many processes other than `program` the guardian holds a pidfd of. */
+export function heldBy(guardian: number, program: number): number {
+  let held = 0
+  for (const fd of readdirSync(`/proc/${guardian}/fdinfo`)) {
+    try {
+      const pid = /\nPid:\t(-?\d+)\n/.exec(readFileSync(`/proc/${guardian}/fdinfo/${fd}`, 'utf8'))?.[1]
+      if (pid !== undefined && Number(pid) !== program) held++
+    } catch {
+      // closed since the listing
+    }
+  }
+  return held
+}
 
 /** A real AbortSignal whose `method` throws `error`, as wrapped or patched signals can. */
 export function signalWhose(method: 'addEventListener' | 'removeEventListener', error: unknown): AbortSignal {
@@ -228,4 +266,86 @@ export async function stopOwnTree(t: ExecutionContext, how: 'terminate' | 'tree-
   const ended = await Promise.race([exitOf(root), delay(20_000).then(() => 'still running after 20 s (stopped itself?)')])
   for (const deadline = Date.now() + 10_000; Date.now() < deadline && left().length > 0; ) await delay(10)
   return { ended, left: left() }
+}
+
+const INDEX_URL = new URL('../index.js', import.meta.url).href
+const TREE_KILL_URL = new URL('../compat/tree-kill/index.js', import.meta.url).href
+
+export interface ProgramOptions {
+  /** Run as this uid (and gid), through `setpriv`. */
+  uid?: number
+  /** `ulimit -n` before Node starts. */
+  descriptors?: number
+  env?: NodeJS.ProcessEnv
+}
+
+/**
+ * A Node program running `script`, an ES module with `spawn`, `KillTarget`,
+ * `treeKill`, `delay(ms)` and `report(value)` (one JSON line on stdout) in
+ * scope. `next()` resolves with the next value reported. Everything that
+ * carries `KT_MARK=mark` in its environment, as the program's children do,
+ * is killed when the test ends, through targets.
+ */
+export function program(t: ExecutionContext, script: string, options: ProgramOptions = {}) {
+  const mark = `kt-${process.pid}-${randomUUID()}`
+  const prelude = `import { spawn } from 'node:child_process'
+    import { createRequire } from 'node:module'
+    import { KillTarget, capabilities } from ${JSON.stringify(INDEX_URL)}
+    const treeKill = createRequire(import.meta.url)(${JSON.stringify(fileURLToPath(TREE_KILL_URL))})
+    const delay = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
+    const report = (value) => process.stdout.write(JSON.stringify(value) + '\\n')\n`
+  let argv = [process.execPath, '--input-type=module', '-e', prelude + script]
+  if (options.uid !== undefined) {
+    argv = ['setpriv', `--reuid=${options.uid}`, `--regid=${options.uid}`, '--clear-groups', ...argv]
+  }
+  if (options.descriptors !== undefined) {
+    argv = ['sh', '-c', `ulimit -n ${options.descriptors} && exec "$@"`, 'sh', ...argv]
+  }
+  const child = spawn(argv[0], argv.slice(1), {
+    stdio: ['pipe', 'pipe', 'pipe'],
+    env: { ...process.env, ...options.env, KT_MARK: mark },
+  })
+  let errors = ''
+  child.stderr!.setEncoding('utf8').on('data', (chunk) => (errors += chunk))
+  const lines = createInterface({ input: child.stdout! })[Symbol.asyncIterator]()
+  t.teardown(() => {
+    child.kill('SIGKILL')
+    for (const pid of carrying('KT_MARK', mark)) {
+      try {
+        using target = KillTarget.fromPid(pid)
+        target.signal('SIGKILL')
+      } catch {
+        // gone since the listing
+      }
+    }
+  })
+  return {
+    child,
+    mark,
+    /** What carries the mark now, but the program (with `suffix`: `mark` + `suffix`). */
+    left: (suffix = '') => carrying('KT_MARK', mark + suffix).filter((pid) => pid !== child.pid),
+    errors: () => errors,
+    async next(): Promise<any> {
+      const { value, done } = await lines.next()
+      if (done) throw new Error(`the program ended (${child.exitCode ?? child.signalCode}) before reporting: ${errors}`)
+      return JSON.parse(value)
+    },
+  }
+}
+
+/** The one-letter state of a process (`R`, `S`, `T`, `Z`...), or null once it is gone. */
+export function stateOf(pid: number): string | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    return stat.slice(stat.lastIndexOf(')') + 2)[0]
+  } catch {
+    return null
+  }
+}
+
+/** The CPU time a process has used, in clock ticks (utime + stime). */
+export function cpuTicks(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+  return Number(fields[11]) + Number(fields[12])
 }

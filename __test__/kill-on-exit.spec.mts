@@ -12,7 +12,7 @@ import test, { type ExecutionContext } from 'ava'
 
 import { KillTarget, capabilities } from '../index.js'
 import { probePidNamespaces, runInPidNamespace } from '../examples/pid-reuse.mjs'
-import { carrying, delay, exitOf, scaled, sleeper, testUnless, underEmulation } from './helpers.mts'
+import { carrying, exitOf, guardianOf, heldBy, scaled, sleeper, testUnless, underEmulation, until } from './helpers.mts'
 
 const PROGRAM = fileURLToPath(new URL('fixtures/armed-program.mjs', import.meta.url))
 const INDEX = fileURLToPath(new URL('../index.js', import.meta.url))
@@ -72,43 +72,6 @@ async function armedProgram(t: ExecutionContext, children: Child[], options: { d
   const left = (i: number) => carrying('KOE_MARK', `${mark}-${i}`)
   const port = Number(/^port (\d+)$/m.exec(output)?.[1])
   return { program, ended, left, port }
-}
-
-/** Until `done()`, for at most `ms`: a bound on a wait, not a measurement. */
-async function until(done: () => boolean, ms = 10_000): Promise<boolean> {
-  for (const deadline = Date.now() + ms; Date.now() < deadline; await delay(20)) {
-    if (done()) return true
-  }
-  return done()
-}
-
-/** The guardian of `pid`: its child whose name starts so (the kernel keeps 15 characters). */
-function guardianOf(pid: number): number | undefined {
-  for (const entry of readdirSync('/proc')) {
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8')
-      const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'))
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1])
-      if (ppid === pid && name.startsWith('kill-target-gua')) return Number(entry)
-    } catch {
-      // not a process, or gone since the listing
-    }
-  }
-  return undefined
-}
-
-/** How many processes other than `program` the guardian holds a pidfd of. */
-function heldBy(guardian: number, program: number): number {
-  let held = 0
-  for (const fd of readdirSync(`/proc/${guardian}/fdinfo`)) {
-    try {
-      const pid = /\nPid:\t(-?\d+)\n/.exec(readFileSync(`/proc/${guardian}/fdinfo/${fd}`, 'utf8'))?.[1]
-      if (pid !== undefined && Number(pid) !== program) held++
-    } catch {
-      // closed since the listing
-    }
-  }
-  return held
 }
 
 const deaths: [string, (program: ChildProcess) => void][] = [

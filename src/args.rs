@@ -39,7 +39,14 @@ pub fn signal(value: &Unknown, name: &'static str, fallback: Signal) -> Checked<
   // costs only the call, and the type then says what else it is.
   if let Some(number) = ffi::number(value) {
     let number = in_range(number, value, name, 0, MAX_SIGNAL.into())?;
-    return Ok(Signal::from_number(number as i32).expect("0..=64 was checked"));
+    // Every number in range names a signal; one that did not would be out
+    // of range all the same.
+    let out_of_range = || Failure::OutOfRange {
+      name,
+      range: format!(">= 0 && <= {MAX_SIGNAL}"),
+      received: received_number(value),
+    };
+    return Signal::from_number(number as i32).ok_or_else(out_of_range);
   }
   match kind(value) {
     ValueType::Undefined => Ok(fallback),

@@ -157,24 +157,37 @@ pub fn define(env: &Env, exports: &mut Object) -> Result<()> {
   exports.set_named_property("KillTarget", Object::from_raw(env.raw(), class))
 }
 
+/// Runs an entry point's body; what it fails with is thrown. A panic (none
+/// is known to be reachable) becomes an exception too: unwinding into V8
+/// would abort the process.
+fn entry(raw: RawEnv, body: impl FnOnce() -> Result<RawValue>) -> RawValue {
+  let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(body)).unwrap_or_else(|_| {
+    Err(napi::Error::from_reason(
+      "kill-target: an internal error (a panic)",
+    ))
+  });
+  outcome.unwrap_or_else(|error| ffi::throw(raw, error))
+}
+
 /// Every method and getter: unwrap `this`, check its tag, call.
 extern "C" fn call_method(raw: RawEnv, info: CallbackInfo) -> RawValue {
-  let env = Env::from_raw(raw);
-  let called = ffi::call_info::<Method>(&env, info).and_then(|call| {
+  entry(raw, || {
+    let env = Env::from_raw(raw);
+    let call = ffi::call_info::<Method>(&env, info)?;
     match ffi::unwrap::<KillTarget>(raw, call.this) {
       Some(this) => (call.data)(&env, this, call.arg),
       None => Err(Failure::InvalidThis.into_napi(&env)),
     }
-  });
-  called.unwrap_or_else(|error| ffi::throw(raw, error))
+  })
 }
 
 /// Every factory: open the target, then make the instance that holds it.
 extern "C" fn call_factory(raw: RawEnv, info: CallbackInfo) -> RawValue {
-  let env = Env::from_raw(raw);
-  let made = ffi::call_info::<Factory>(&env, info)
-    .and_then(|call| instance(raw, (call.data)(&env, call.arg)?));
-  made.unwrap_or_else(|error| ffi::throw(raw, error))
+  entry(raw, || {
+    let env = Env::from_raw(raw);
+    let call = ffi::call_info::<Factory>(&env, info)?;
+    instance(raw, (call.data)(&env, call.arg)?)
+  })
 }
 
 /// A new JavaScript object holding `native`: the constructor, called with
@@ -196,10 +209,12 @@ fn instance(raw: RawEnv, native: KillTarget) -> Result<RawValue> {
 /// The constructor: wraps what a factory handed over; from anywhere else
 /// (`new KillTarget()`), a `TypeError`.
 extern "C" fn construct(raw: RawEnv, info: CallbackInfo) -> RawValue {
-  let env = Env::from_raw(raw);
-  let made = ffi::call_info::<()>(&env, info).and_then(|call| match HANDED_OVER.take() {
-    Some(native) => ffi::wrap(raw, call.this, native).map(|()| call.this),
-    None => Err(Failure::IllegalConstructor.into_napi(&env)),
-  });
-  made.unwrap_or_else(|error| ffi::throw(raw, error))
+  entry(raw, || {
+    let env = Env::from_raw(raw);
+    let call = ffi::call_info::<()>(&env, info)?;
+    match HANDED_OVER.take() {
+      Some(native) => ffi::wrap(raw, call.this, native).map(|()| call.this),
+      None => Err(Failure::IllegalConstructor.into_napi(&env)),
+    }
+  })
 }

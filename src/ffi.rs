@@ -517,6 +517,12 @@ fn uv() -> Option<&'static Uv> {
   UV.get_or_init(Uv::resolve).as_ref()
 }
 
+/// libuv, for a handle: one is made only where it resolved (`has_libuv`),
+/// and an error rather than a panic says otherwise.
+fn libuv() -> std::io::Result<&'static Uv> {
+  uv().ok_or_else(|| std::io::Error::from(std::io::ErrorKind::Unsupported))
+}
+
 /// Whether the host exports a libuv this file can use.
 pub fn has_libuv() -> bool {
   uv().is_some()
@@ -556,8 +562,7 @@ pub struct UvHandle {
 }
 
 impl UvHandle {
-  fn allocate(key: u64) -> UvHandle {
-    let uv = uv().expect("libuv is used only where it resolved");
+  fn allocate(uv: &Uv, key: u64) -> UvHandle {
     // Handles hold pointers: 8-byte words keep them aligned.
     let mut memory = vec![0u64; uv.handle_words].into_boxed_slice();
     memory[0] = key;
@@ -571,14 +576,18 @@ impl UvHandle {
     // SAFETY: `raw` is one of our open handles, whose first word is its key.
     let key = unsafe { raw.cast::<u64>().read() };
     if let Some(on_key) = LISTENER.get() {
-      on_key(key)
+      // Called from libuv: a panic must not unwind into it (an abort). None
+      // is known to be reachable; if one were, its event is lost.
+      let _ = std::panic::catch_unwind(|| on_key(key));
     }
   }
 
   fn free(raw: *mut c_void) {
-    let words = uv()
-      .expect("libuv is used only where it resolved")
-      .handle_words;
+    // A handle exists only where libuv resolved; leaking it would still
+    // beat a panic in libuv's callback.
+    let Some(words) = uv().map(|uv| uv.handle_words) else {
+      return;
+    };
     // SAFETY: the allocation made in `allocate`, of `handle_words` words,
     // which libuv no longer uses (never initialized, or closed).
     drop(unsafe { Box::from_raw(ptr::slice_from_raw_parts_mut(raw.cast::<u64>(), words)) });
@@ -586,8 +595,8 @@ impl UvHandle {
 
   /// A `uv_poll_t` on `fd` in `uv_loop`, not started.
   pub fn poll(uv_loop: *mut c_void, fd: c_int, key: u64) -> std::io::Result<UvHandle> {
-    let uv = uv().expect("libuv is used only where it resolved");
-    let handle = UvHandle::allocate(key);
+    let uv = libuv()?;
+    let handle = UvHandle::allocate(uv, key);
     // SAFETY: a live loop of this thread and an unused handle of at least
     // the size libuv asked for; `fd` stays open until the handle is closed.
     match unsafe { (uv.poll_init)(uv_loop, handle.raw, fd) } {
@@ -605,13 +614,15 @@ impl UvHandle {
     unsafe extern "C" fn ready(handle: *mut c_void, _status: c_int, _events: c_int) {
       UvHandle::report(handle)
     }
-    let uv = uv().expect("libuv is used only where it resolved");
+    let uv = libuv()?;
     // SAFETY: an initialized, unclosed poll handle of this thread's loop.
     uv_result(unsafe { (uv.poll_start)(self.raw, UV_READABLE, ready) })
   }
 
   pub fn poll_stop(&self) {
-    let uv = uv().expect("libuv is used only where it resolved");
+    let Some(uv) = uv() else {
+      return;
+    };
     // SAFETY: an initialized, unclosed poll handle; stopping one that is not
     // started is allowed.
     unsafe { (uv.poll_stop)(self.raw) };
@@ -622,8 +633,8 @@ impl UvHandle {
     unsafe extern "C" fn fired(handle: *mut c_void) {
       UvHandle::report(handle)
     }
-    let uv = uv().expect("libuv is used only where it resolved");
-    let handle = UvHandle::allocate(key);
+    let uv = libuv()?;
+    let handle = UvHandle::allocate(uv, key);
     // SAFETY: a live loop of this thread and an unused handle of the right
     // size, started once initialized; if starting fails, dropping the handle
     // closes it. The loop's clock is brought up to date first: libuv counts
@@ -645,7 +656,9 @@ impl Drop for UvHandle {
     unsafe extern "C" fn closed(raw: *mut c_void) {
       UvHandle::free(raw)
     }
-    let uv = uv().expect("libuv is used only where it resolved");
+    let Some(uv) = uv() else {
+      return;
+    };
     // SAFETY: an initialized handle of this thread's loop, closed once (we
     // are its only owner); after `uv_close` libuv calls back only `closed`.
     unsafe { (uv.close)(self.raw, closed) };

@@ -9,7 +9,7 @@
 use std::collections::{BinaryHeap, HashMap};
 use std::io;
 use std::sync::mpsc::{self, RecvTimeoutError, Sender};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::time::{Duration, Instant};
 
 use napi::bindgen_prelude::Env;
@@ -28,12 +28,18 @@ fn routes() -> &'static Mutex<HashMap<u64, Arc<Channel>>> {
   ROUTES.get_or_init(Default::default)
 }
 
+/// The routes, whatever a panic elsewhere left them: a map of keys is
+/// whole after any single operation on it.
+fn locked_routes() -> MutexGuard<'static, HashMap<u64, Arc<Channel>>> {
+  routes().lock().unwrap_or_else(PoisonError::into_inner)
+}
+
 fn route(key: u64, channel: Arc<Channel>) {
-  routes().lock().expect("routes").insert(key, channel);
+  locked_routes().insert(key, channel);
 }
 
 fn deliver(key: u64) {
-  let channel = routes().lock().expect("routes").remove(&key);
+  let channel = locked_routes().remove(&key);
   if let Some(channel) = channel {
     // Refused only while the JavaScript thread is going away.
     let _ = channel.call(key, ThreadsafeFunctionCallMode::NonBlocking);
@@ -60,27 +66,28 @@ pub fn hold_event_loop(env: RawEnv, channel: &Channel, hold: bool) {
 
 /// Reports `key` once, after `delay`.
 pub fn after(delay: Duration, key: u64, channel: Arc<Channel>) -> io::Result<()> {
+  static TIMERS: Mutex<Option<Sender<(Instant, u64)>>> = Mutex::new(None);
+  let mut timers = TIMERS.lock().unwrap_or_else(PoisonError::into_inner);
+  let timers = match &mut *timers {
+    Some(timers) => timers,
+    // Started with the first timer; a thread that cannot start (EAGAIN at
+    // the process's limit) is this call's error, and the next one tries.
+    empty => {
+      let (sender, receiver) = mpsc::channel();
+      std::thread::Builder::new()
+        .name("kill-target-timers".into())
+        .spawn(move || keep_timers(receiver))?;
+      empty.insert(sender)
+    }
+  };
   route(key, channel);
-  static TIMERS: OnceLock<Mutex<Sender<(Instant, u64)>>> = OnceLock::new();
-  let timers = TIMERS.get_or_init(|| {
-    let (sender, receiver) = mpsc::channel();
-    std::thread::Builder::new()
-      .name("kill-target-timers".into())
-      .spawn(move || keep_timers(receiver))
-      .expect("the timer thread starts");
-    Mutex::new(sender)
-  });
   let deadline = Instant::now() + delay;
-  timers
-    .lock()
-    .expect("timers")
-    .send((deadline, key))
-    .map_err(io::Error::other)
+  timers.send((deadline, key)).map_err(io::Error::other)
 }
 
 /// Forgets `key`: a timer that fires later reports nothing.
 pub fn cancel(key: u64) {
-  routes().lock().expect("routes").remove(&key);
+  locked_routes().remove(&key);
 }
 
 fn keep_timers(receiver: mpsc::Receiver<(Instant, u64)>) {
@@ -137,7 +144,9 @@ mod readiness {
 
   fn wait_for_exits() {
     // Started only once the set is made.
-    let epoll = epoll().expect("made before this thread");
+    let Ok(epoll) = epoll() else {
+      return;
+    };
     let mut events = [EpollEvent::empty(); 64];
     loop {
       match epoll.wait(&mut events, EpollTimeout::NONE) {

@@ -24,6 +24,10 @@
 
 #![deny(clippy::all)]
 #![deny(unsafe_code)]
+// A panic must never cross into N-API or libuv (an abort), nor kill the
+// keeper thread: failures are values. What remains is allowed one by one,
+// each with the reason it cannot fire.
+#![deny(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
 mod abort;
 mod args;
@@ -494,11 +498,17 @@ impl KillTarget {
   /// finds them: each is frozen (SIGSTOP) as it is found, top down, until a
   /// pass finds nobody new; then every member gets `killSignal` and SIGCONT,
   /// the wait is for every member, and SIGKILL after the grace period goes
-  /// to each survivor. Nothing is left stopped when the call returns.
+  /// to each survivor. Nothing is left stopped when the call returns. A
+  /// member this process may not signal (another user's) is walked through
+  /// but not stopped or waited for; once the others are gone the promise
+  /// rejects with `EPERM`, its `pids` naming those members.
   ///
   /// @throws {TypeError} `ERR_INVALID_ARG_VALUE` (as a rejection) for a
   /// `killSignal` that cannot end a process: `0`, `SIGSTOP`, `SIGCONT`,
   /// `SIGTSTP`, `SIGTTIN`, `SIGTTOU`.
+  /// @throws {Error} `EPERM` (as a rejection) for a process, or members of
+  /// the tree, this process may not signal; with `pids` when others were
+  /// signalled.
   #[napi(
     ts_args_type = "options?: { killSignal?: NodeJS.Signals | number; forceKillAfterDelay?: number | false; group?: boolean; tree?: boolean; signal?: AbortSignal }",
     ts_return_type = "Promise<TerminateResult>"
@@ -529,13 +539,23 @@ impl KillTarget {
   /// A guardian process, started with the first arming (one per program,
   /// in a session of its own, holding nothing of the program's), holds a
   /// pidfd of each armed process and does the killing: it never signals by
-  /// number. Calling again updates the options; `killOnExit(false)`
-  /// disarms. `close()` does not disarm. A process that exits on its own is
-  /// let go; arming one that has already exited does nothing.
+  /// number. It returns once the guardian holds the process. Calling again
+  /// updates the options (`tree: false` lets the members go);
+  /// `killOnExit(false)` disarms. `close()` does not disarm. A process that
+  /// exits on its own is let go; arming one that has already exited does
+  /// nothing.
+  ///
+  /// The guardian is handed only what this program may signal itself when
+  /// it arms: another user's process is refused, and a tree's members of
+  /// other users are walked through but never killed. The guardian is no
+  /// member of any tree, this program's own included.
   ///
   /// @throws {TypeError} `ERR_INVALID_ARG_VALUE` for a `signal` that cannot
   /// end a process, as `terminate()` refuses it (`0`, SIGSTOP, SIGCONT,
   /// SIGTSTP, SIGTTIN, SIGTTOU); nothing is armed.
+  /// @throws {Error} `EPERM` for a process this program may not signal;
+  /// `EMFILE` (`syscall: 'sendmsg'`) when the guardian could not take its
+  /// descriptor. Nothing is armed.
   /// @throws {Error} `ERR_KILL_ON_EXIT_UNSUPPORTED` where the guarantee
   /// cannot be kept (no pidfds, or the guardian cannot start; see
   /// `capabilities().killOnExit`), `ERR_USE_AFTER_CLOSE` after `close()`.
@@ -558,6 +578,7 @@ impl KillTarget {
   /// the list can never hold a process that merely took a listed pid. It
   /// never runs `ps` or `pgrep`. A process whose parent exited before the
   /// walk has been reparented (to init or a subreaper) and is not listed.
+  /// Other users' processes are listed; the kill-on-exit guardian is not.
   ///
   /// @throws {Error} `ERR_USE_AFTER_CLOSE` after `close()`.
   #[napi]

@@ -106,10 +106,11 @@ fn next_key() -> u64 {
 fn with_loop<R>(env: &Env, f: impl FnOnce(&mut Loop) -> io::Result<R>) -> io::Result<R> {
   LOOP.with(|cell| {
     let mut slot = cell.try_borrow_mut().map_err(|_| busy())?;
-    if slot.is_none() {
-      *slot = Some(Loop::new(env).map_err(io::Error::other)?);
-    }
-    f(slot.as_mut().expect("made above"))
+    let lp = match &mut *slot {
+      Some(lp) => lp,
+      empty => empty.insert(Loop::new(env).map_err(io::Error::other)?),
+    };
+    f(lp)
   })
 }
 
@@ -188,7 +189,9 @@ impl Readable {
       let newly = match lp.sources.get_mut(&self.key) {
         Some(Source::Poll { handle, .. }) => handle.poll_start().map(|()| false)?,
         Some(Source::Watch { started, .. }) if !*started => {
-          helper::watch(fd, self.key, route.expect("thread path"))?;
+          // A watch source is made only on the thread path, which has one.
+          let route = route.ok_or_else(|| io::Error::from_raw_os_error(libc::EINVAL))?;
+          helper::watch(fd, self.key, route)?;
           *started = true;
           true
         }

@@ -140,7 +140,10 @@ impl Target {
     if watch.waiters.is_empty() {
       match &watch.source {
         Some(Source::Readable(readable)) => {
-          readable.stop(self.pidfd().expect("readable needs a pidfd"))
+          // A readable source is made only for a target with a pidfd.
+          if let Some(fd) = self.pidfd() {
+            readable.stop(fd)
+          }
         }
         Some(Source::Polling(_)) => watch.source = None,
         None => {}
@@ -157,7 +160,13 @@ impl Target {
   }
 
   fn start(&self, env: &Env, readable: &Readable) -> Result<(), Failure> {
-    let fd = self.pidfd().expect("readable needs a pidfd");
+    let Some(fd) = self.pidfd() else {
+      return Err(Failure::sys(
+        reactor::watch_syscall(),
+        std::io::Error::from_raw_os_error(libc::EBADF),
+        self.pid(),
+      ));
+    };
     readable
       .start(env, fd)
       .map_err(|e| Failure::sys(reactor::watch_syscall(), e, self.pid()))

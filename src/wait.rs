@@ -37,8 +37,10 @@ pub fn start(env: &Env, id: u64, target: Rc<Target>, promise: Promise, limit: Op
   }
   let limit = match limit
     .map(|limit| Timer::new(env, limit, move |env| ops::deliver(env, id, Event::Timer)))
+    .transpose()
   {
-    Some(Err(error)) => {
+    Ok(limit) => limit,
+    Err(error) => {
       target.unwatch_exit(id);
       return promise.reject(
         env,
@@ -46,7 +48,6 @@ pub fn start(env: &Env, id: u64, target: Rc<Target>, promise: Promise, limit: Op
         &[],
       );
     }
-    limit => limit.transpose().expect("errors handled above"),
   };
   let wait = Wait {
     promise: Some(promise),
@@ -59,7 +60,10 @@ pub fn start(env: &Env, id: u64, target: Rc<Target>, promise: Promise, limit: Op
 impl Operation for Wait {
   fn on(&mut self, env: &Env, id: u64, event: Event) -> bool {
     self.target.unwatch_exit(id);
-    let promise = self.promise.take().expect("a wait settles once");
+    // Settled once: an operation is dropped once it returns true.
+    let Some(promise) = self.promise.take() else {
+      return true;
+    };
     match event {
       Event::Exited { .. } => promise.resolve(env, true),
       // libuv runs due timers before it polls: after a blocked turn the

@@ -6,6 +6,8 @@
 //! answers each message with a `Reply`, so that the program's call returns
 //! only once the guardian holds what it was given, or knows why not.
 
+#![deny(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
+
 /// Where the guardian finds its end of the socket; it closes every other
 /// descriptor above stdio.
 pub const SOCKET_FD: i32 = 3;

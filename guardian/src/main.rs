@@ -9,6 +9,8 @@
 //! program's own pidfd turning readable; a held process's exit is its
 //! pidfd turning readable, and it is let go at once.
 
+#![deny(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
+
 mod held;
 mod sys;
 

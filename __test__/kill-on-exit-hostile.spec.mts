@@ -1,0 +1,193 @@
+// killOnExit() where users break it: a tree that holds the program and its
+// guardian, escalations that wait, options changed, the descriptor limit on
+// either side, and an exec of the program. Each program is a fresh Node
+// (helpers' program()), and what is left is found by its mark.
+import { execFileSync, spawnSync } from 'node:child_process'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+
+import { capabilities } from '../index.js'
+import { cpuTicks, delay, guardianOf, program, stateOf, testUnless, until } from './helpers.mts'
+
+const unsupported = [capabilities().killOnExit ? null : 'capabilities().killOnExit is false here']
+
+testUnless(unsupported, 'a tree armed at the program itself dies whole with the program; the guardian is no member and nothing is left stopped', async (t) => {
+  const run = program(
+    t,
+    `spawn('sh', ['-c', 'sleep 60 & exec sleep 60'], { stdio: 'ignore' })
+    KillTarget.fromPid(process.pid).killOnExit({ tree: true })
+    await delay(400) // a few walks: both sleeps are held
+    report('armed')
+    await delay(60_000)`,
+  )
+  await run.next()
+  t.is(run.left().length, 2)
+  const guardian = guardianOf(run.child.pid!)!
+  run.child.kill('SIGKILL')
+  t.true(await until(() => run.left().length === 0), `left: ${run.left().map((pid) => `${pid} ${stateOf(pid)}`)}`)
+  t.true(await until(() => [null, 'Z'].includes(stateOf(guardian))), `the guardian is ${stateOf(guardian)}`)
+})
+
+for (const how of ['terminate', 'treeKill'] as const) {
+  testUnless(unsupported, `${how} of the program's own tree leaves its guardian alone: the same one guards it after, and descendants() does not list it`, async (t) => {
+    const stop = how === 'terminate'
+      ? `KillTarget.fromPid(process.pid).terminate({ tree: true, forceKillAfterDelay: false }).catch(() => {})`
+      : `treeKill(process.pid, 'SIGTERM')`
+    const run = program(
+      t,
+      `process.on('SIGTERM', () => {}) // the program outlives its own tree's signal
+      const child = spawn('sleep', ['60'], { stdio: 'ignore' })
+      KillTarget.fromChildProcess(child).killOnExit()
+      report('armed')
+      const { guardian } = await new Promise((resolve) => process.stdin.once('data', (line) => resolve(JSON.parse(line))))
+      const listed = KillTarget.fromPid(process.pid).descendants().map((member) => member.pid)
+      ${stop}
+      await delay(300)
+      report({ listed: listed.includes(guardian) })
+      await delay(60_000)`,
+    )
+    await run.next()
+    const guardian = guardianOf(run.child.pid!)!
+    run.child.stdin!.write(JSON.stringify({ guardian }) + '\n')
+    t.deepEqual(await run.next(), { listed: false })
+    t.is(guardianOf(run.child.pid!), guardian, 'the same guardian')
+    t.is(stateOf(guardian), 'S')
+  })
+}
+
+testUnless(unsupported, 'a guardian waiting to escalate sleeps: it uses no CPU until forceKillAfterDelay, then sends SIGKILL', async (t) => {
+  const run = program(
+    t,
+    `const child = spawn('sh', ['-c', 'trap "" TERM; exec sleep 60'], { stdio: 'ignore' })
+    KillTarget.fromChildProcess(child).killOnExit({ signal: 'SIGTERM', forceKillAfterDelay: 3000 })
+    await delay(100) // the trap is set
+    report('armed')
+    await delay(60_000)`,
+  )
+  await run.next()
+  const guardian = guardianOf(run.child.pid!)!
+  run.child.kill('SIGKILL')
+  await delay(300)
+  const before = cpuTicks(guardian)
+  await delay(1000)
+  const used = cpuTicks(guardian) - before
+  // A spinning guardian uses every tick of the second (100 or more).
+  t.true(used <= 10, `${used} ticks of CPU in 1 s`)
+  t.is(run.left().length, 1, 'SIGTERM is ignored: the child waits for its SIGKILL')
+  t.true(await until(() => run.left().length === 0), 'SIGKILL after the delay')
+})
+
+testUnless(unsupported, 'killOnExit({ tree: false }) after { tree: true } lets the members go: only the process armed dies with the program', async (t) => {
+  const run = program(
+    t,
+    `const child = spawn('sh', ['-c', 'KT_MARK=$KT_MARK-member sleep 60 & exec sleep 60'], { stdio: 'ignore' })
+    const target = KillTarget.fromChildProcess(child)
+    target.killOnExit({ tree: true })
+    await delay(400) // the member is walked and held
+    target.killOnExit({ tree: false })
+    report('armed')
+    await delay(60_000)`,
+  )
+  await run.next()
+  t.is(run.left('-member').length, 1)
+  run.child.kill('SIGKILL')
+  t.true(await until(() => run.left().length === 1), 'the process armed is gone')
+  await delay(300)
+  t.is(run.left('-member').length, 1, 'the member let go lives')
+})
+
+/** Builds fixtures/emfile-pidfd.c; the reason it cannot work here, or its path. */
+function buildShim(): { reason: string } | { path: string } {
+  if (spawnSync('cc', ['--version']).error) return { reason: 'no C compiler (cc) to build fixtures/emfile-pidfd.c' }
+  const dir = mkdtempSync(join(tmpdir(), 'emfile-pidfd-'))
+  process.on('exit', () => rmSync(dir, { recursive: true, force: true }))
+  const path = join(dir, 'emfile-pidfd.so')
+  // A shim that does not compile is a failure, not a reason to skip.
+  execFileSync('cc', ['-O2', '-Wall', '-Werror', '-shared', '-fPIC', '-o', path, fileURLToPath(new URL('fixtures/emfile-pidfd.c', import.meta.url)), '-ldl'])
+  const probe = spawnSync(process.execPath, ['-e', `console.log(require(${JSON.stringify(fileURLToPath(new URL('../index.js', import.meta.url)))}).KillTarget.fromPid(process.pid).raceFree)`], {
+    encoding: 'utf8',
+    env: { ...process.env, LD_PRELOAD: path, EMFILE_PIDFD_WHILE: dir },
+  })
+  return probe.stdout.trim() === 'false' ? { path } : { reason: `the LD_PRELOAD shim does not reach pidfd_open in this Node (${probe.stdout.trim() || probe.stderr.trim()})` }
+}
+
+const shim = capabilities().killOnExit ? buildShim() : { reason: 'unused' }
+
+testUnless([...unsupported, 'reason' in shim ? shim.reason : null], 'a member found while pidfd_open fails (EMFILE) is not held by number, and Node does not abort; once it succeeds the member is held', async (t) => {
+  const flag = join(tmpdir(), `emfile-pidfd-${process.pid}-${Math.random()}`)
+  t.teardown(() => rmSync(flag, { force: true }))
+  const run = program(
+    t,
+    `import { writeFileSync, rmSync } from 'node:fs'
+    const child = spawn('sh', ['-c', 'read go; KT_MARK=$KT_MARK-late sleep 60; :'], { stdio: ['pipe', 'ignore', 'ignore'] })
+    const target = KillTarget.fromChildProcess(child)
+    target.killOnExit({ tree: true })
+    await delay(300)
+    writeFileSync(process.env.EMFILE_PIDFD_WHILE, '')
+    child.stdin.write('go\\n') // a new member, which no pidfd can be opened for now
+    await delay(500)
+    target.killOnExit(false)
+    rmSync(process.env.EMFILE_PIDFD_WHILE)
+    target.killOnExit({ tree: true })
+    await delay(500)
+    report('armed')
+    await delay(60_000)`,
+    { env: { LD_PRELOAD: 'path' in shim ? shim.path : '', EMFILE_PIDFD_WHILE: flag } },
+  )
+  t.is(await run.next(), 'armed', run.errors())
+  t.is(run.left('-late').length, 1)
+  run.child.kill('SIGKILL')
+  t.true(await until(() => run.left().length === 0), 'the late member was held, and killed')
+})
+
+testUnless(unsupported, 'a guardian that cannot take a descriptor refuses the arming: killOnExit() throws EMFILE instead of arming nothing', async (t) => {
+  const run = program(
+    t,
+    `KillTarget.fromChildProcess(spawn('sleep', ['60'], { stdio: 'ignore' })).killOnExit()
+    report('started')
+    await new Promise((resolve) => process.stdin.once('data', resolve))
+    let armed = 0
+    let error
+    for (; armed < 40 && !error; armed++) {
+      try {
+        KillTarget.fromChildProcess(spawn('sleep', ['60'], { stdio: 'ignore' })).killOnExit()
+      } catch (thrown) {
+        error = { code: thrown.code, syscall: thrown.syscall }
+      }
+    }
+    report({ armed, error })
+    await delay(60_000)`,
+  )
+  await run.next()
+  const guardian = guardianOf(run.child.pid!)!
+  // Its stdio, socket, epoll set, the program's pidfd and the child's: 7.
+  const { status } = spawnSync('prlimit', [`--pid=${guardian}`, '--nofile=16:16'])
+  t.is(status, 0)
+  run.child.stdin!.write('go\n')
+  const { armed, error } = await run.next()
+  t.deepEqual(error, { code: 'EMFILE', syscall: 'sendmsg' })
+  t.true(armed < 40)
+  t.is(run.left().length, armed + 1)
+  run.child.kill('SIGKILL')
+  t.true(await until(() => run.left().length === 1), 'every armed child died; the one refused lives')
+})
+
+testUnless(
+  [...unsupported, typeof (process as { execve?: unknown }).execve === 'function' ? null : 'process.execve() needs Node ≥ 22.15 or 23.11'],
+  'process.execve() ends the program for kill-on-exit: its armed child dies, and the new image goes on under the same pid',
+  async (t) => {
+    const run = program(
+      t,
+      `KillTarget.fromChildProcess(spawn('sleep', ['60'], { stdio: 'ignore' })).killOnExit()
+      report('armed')
+      process.execve('/bin/sh', ['sh', '-c', 'echo \\'"exec"\\'; exec sleep 60'])`,
+    )
+    t.is(await run.next(), 'armed')
+    t.is(await run.next(), 'exec')
+    t.true(await until(() => run.left().length === 0), 'the armed child is gone')
+    t.is(stateOf(run.child.pid!), 'S', 'the program, exec\'d, goes on')
+  },
+)
