@@ -20,9 +20,7 @@ export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-was
 export declare class KillTarget {
   /**
    * Not callable: a target comes from `fromChildProcess` or `fromPid`;
-   * `new KillTarget()` throws `ERR_ILLEGAL_CONSTRUCTOR`. (This item only
-   * declares the private constructor to TypeScript; `class.rs` defines the
-   * one that runs.)
+   * `new KillTarget()` throws `ERR_ILLEGAL_CONSTRUCTOR`.
    */
   private constructor()
   /**

@@ -126,9 +126,9 @@ function markdownUnder(root: string, dir: string): string[] {
   })
 }
 
-const pages = ['README.md', ...markdownUnder(ROOT, 'docs')]
+const pages = ['README.md', 'ARCHITECTURE.md', ...markdownUnder(ROOT, 'docs')]
 
-test('the pages checked: README.md and every page in docs/', (t) => {
+test('the pages checked: README.md, ARCHITECTURE.md and every page in docs/', (t) => {
   t.true(pages.length > 1, pages.join(', '))
 })
 
@@ -173,4 +173,14 @@ test('a missing file, a missing anchor and a link out of the repository are each
   } finally {
     rmSync(root, { recursive: true, force: true })
   }
+})
+
+test('ARCHITECTURE.md links every folder of src/ and of the repository', (t) => {
+  const linked = new Set(linksOf(readFileSync(join(ROOT, 'ARCHITECTURE.md'), 'utf8')).map((link) => link.replace(/\/$/, '')))
+  const folders = (dir: string) =>
+    readdirSync(join(ROOT, dir), { withFileTypes: true })
+      .filter((entry) => entry.isDirectory() && !entry.name.startsWith('.'))
+      .map((entry) => (dir === '.' ? entry.name : `${dir}/${entry.name}`))
+      .filter((folder) => !ignoredByGit(ROOT, folder))
+  t.deepEqual([...folders('.'), ...folders('src')].filter((folder) => !linked.has(folder)), [])
 })

@@ -6,6 +6,7 @@ use std::io::{self, IoSlice, IoSliceMut};
 use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
 use std::time::{Duration, Instant};
 
+use kill_target_guardian::syscall::pidfd_send_signal;
 use kill_target_guardian::{Message, Options, Reply};
 use nix::errno::Errno;
 use nix::sys::epoll::{Epoll, EpollCreateFlags, EpollEvent, EpollFlags, EpollTimeout};
@@ -215,11 +216,11 @@ impl Held {
     let options = |process: &Process| *self.armings.get(&process.arming).unwrap_or(&KILL);
     for process in self.processes.values() {
       if options(process).tree {
-        let _ = sys::pidfd_send_signal(process.pidfd.as_fd(), libc::SIGSTOP);
+        let _ = pidfd_send_signal(process.pidfd.as_fd(), libc::SIGSTOP, 0);
       }
     }
     for process in self.processes.values() {
-      let _ = sys::pidfd_send_signal(process.pidfd.as_fd(), options(process).signal);
+      let _ = pidfd_send_signal(process.pidfd.as_fd(), options(process).signal, 0);
     }
     let now = Instant::now();
     let mut deadlines = HashMap::new();
@@ -231,7 +232,7 @@ impl Held {
       } = options(process);
       // SIGKILL needs no SIGCONT, even in a frozen tree.
       if signal != libc::SIGKILL {
-        let _ = sys::pidfd_send_signal(process.pidfd.as_fd(), libc::SIGCONT);
+        let _ = pidfd_send_signal(process.pidfd.as_fd(), libc::SIGCONT, 0);
         if force_kill_after_ms > 0 {
           deadlines.insert(fd, now + Duration::from_millis(force_kill_after_ms.into()));
         }
@@ -272,7 +273,7 @@ impl Held {
           return true;
         }
         if let Some(process) = self.processes.remove(fd) {
-          let _ = sys::pidfd_send_signal(process.pidfd.as_fd(), libc::SIGKILL);
+          let _ = pidfd_send_signal(process.pidfd.as_fd(), libc::SIGKILL, 0);
         }
         false
       });

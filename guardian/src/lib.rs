@@ -8,6 +8,9 @@
 
 #![deny(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
+#[cfg(target_os = "linux")]
+pub mod syscall;
+
 /// Where the guardian finds its end of the socket; it closes every other
 /// descriptor above stdio.
 pub const SOCKET_FD: i32 = 3;

@@ -1,10 +1,10 @@
-//! The guardian's system calls that nix does not wrap, each once; every
-//! `unsafe` block of the guardian is in this file.
+//! The guardian's own system calls that nix does not wrap, each once; with
+//! the library's `syscall` (the one the addon shares), every `unsafe` block
+//! of the guardian.
 
 #![allow(unsafe_code)]
 
-use std::io;
-use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{FromRawFd, OwnedFd, RawFd};
 
 use kill_target_guardian::SOCKET_FD;
 
@@ -53,24 +53,4 @@ pub fn received(fd: RawFd) -> OwnedFd {
   // SAFETY: the kernel installed it in this process for this message;
   // nothing else holds it.
   unsafe { OwnedFd::from_raw_fd(fd) }
-}
-
-/// `pidfd_send_signal(2)`: the signal reaches the process the pidfd holds,
-/// or nobody (ESRCH once it is reaped).
-pub fn pidfd_send_signal(pidfd: BorrowedFd<'_>, signal: libc::c_int) -> io::Result<()> {
-  // SAFETY: the descriptor is borrowed for the call, siginfo is null (the
-  // kernel fills in kill(2)'s), the rest are integers.
-  let rc = unsafe {
-    libc::syscall(
-      libc::SYS_pidfd_send_signal,
-      pidfd.as_raw_fd() as libc::c_long,
-      signal as libc::c_long,
-      std::ptr::null::<libc::siginfo_t>(),
-      0 as libc::c_long,
-    )
-  };
-  if rc < 0 {
-    return Err(io::Error::last_os_error());
-  }
-  Ok(())
 }

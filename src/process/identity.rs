@@ -22,11 +22,11 @@ use std::sync::OnceLock;
 use nix::errno::Errno;
 use nix::unistd::Pid;
 
-use crate::args::PID_MAX;
+use super::Process;
 use crate::errors::Failure;
-use crate::probe;
-use crate::signal::Signal;
-use crate::target::Target;
+use crate::linux::probe;
+use crate::linux::signal::Signal;
+use crate::linux::sys::PID_MAX;
 
 const BOOT_ID: &str = "/proc/sys/kernel/random/boot_id";
 
@@ -130,7 +130,7 @@ fn parse_boot_id(text: &str) -> Option<String> {
 /// kernel gives pidfds their own inodes and the target has one; else of the
 /// start-time kind, read while the target still shows the process unreaped
 /// (so the number still named it), or `IdUnknown` once it has been reaped.
-pub fn of(target: &Target) -> Result<String, Failure> {
+pub fn of(target: &Process) -> Result<String, Failure> {
   let pid = target.pid();
   let boot = boot().map_err(|e| Failure::sys("open", e, pid))?;
   let (kind, stamp) = match target.pidfd() {
@@ -155,7 +155,7 @@ pub fn of(target: &Target) -> Result<String, Failure> {
 /// process the target now holds against the id, so nothing can come in
 /// between. `NoSuchId` when that process is not the one named (it is gone,
 /// whoever has the pid now), or the id is of another boot.
-pub fn open(text: &str) -> Result<(Target, Kind), Failure> {
+pub fn open(text: &str) -> Result<(Process, Kind), Failure> {
   let id = Id::parse(text).ok_or_else(|| Failure::InvalidId {
     received: text.to_owned(),
   })?;
@@ -169,7 +169,7 @@ pub fn open(text: &str) -> Result<(Target, Kind), Failure> {
   if id.kind == Kind::Pidfs && !probe::features().pidfs {
     return Err(Failure::NeedsPidfs);
   }
-  let target = Target::open(id.pid).map_err(|failure| match failure {
+  let target = Process::open(id.pid).map_err(|failure| match failure {
     Failure::Sys {
       errno: Errno::ESRCH,
       ..
@@ -313,7 +313,7 @@ mod tests {
 
   #[test]
   fn this_process_has_an_id_that_opens_it() {
-    let target = Target::open(nix::unistd::getpid()).unwrap();
+    let target = Process::open(nix::unistd::getpid()).unwrap();
     let id = of(&target).unwrap();
     let kind = match probe::features().pidfs && target.pidfd().is_some() {
       true => Kind::Pidfs,
@@ -328,7 +328,7 @@ mod tests {
   #[test]
   fn an_id_of_a_reaped_child_opens_nothing() {
     let mut child = std::process::Command::new("true").spawn().unwrap();
-    let target = Target::open(Pid::from_raw(child.id() as i32)).unwrap();
+    let target = Process::open(Pid::from_raw(child.id() as i32)).unwrap();
     let id = of(&target).unwrap();
     child.wait().unwrap();
     assert_eq!(

@@ -1,7 +1,7 @@
 //! `terminate()`: the kill signal, SIGCONT so a stopped process can act on
 //! it, a grace period, then SIGKILL. With `tree`, the same for every
 //! descendant, frozen first so the tree cannot grow or lose track of its
-//! members while it is signalled (see `tree.rs`). The signals before the
+//! members while it is signalled (see `process::tree`). The signals before the
 //! grace period go out in the call itself; the rest is an operation driven
 //! by the members' exits and its timers. Every signal goes through a target,
 //! so with pidfds none of them can reach a process that took a member's
@@ -12,16 +12,34 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use napi::bindgen_prelude::Env;
+use napi_derive::napi;
 use nix::unistd::Pid;
 
 use crate::errors::Failure;
-use crate::ops::{self, Event, Operation};
-use crate::promise::Promise;
-use crate::reactor::Timer;
-use crate::signal::Signal;
-use crate::target::Target;
-use crate::tree;
-use crate::TerminateResult;
+use crate::event_loop::pending::{self, Event, Operation};
+use crate::event_loop::reactor::Timer;
+use crate::linux::signal::Signal;
+use crate::operations::promise::Promise;
+use crate::operations::target::Target;
+use crate::process::tree;
+
+/// What `terminate()` did.
+#[napi(object)]
+pub struct TerminateResult {
+  /// The process was seen to exit, or was already gone. False only when it
+  /// outlived SIGKILL by the grace period again (uninterruptible sleep).
+  pub exited: bool,
+  /// SIGKILL was sent because the grace period ran out.
+  pub forced: bool,
+  /// The signals delivered, in order, e.g. `['SIGTERM', 'SIGCONT']`. A signal
+  /// that found the process already reaped is not listed: a quick exit can
+  /// leave out the SIGCONT. With `tree`, each is listed once if any member
+  /// received it.
+  pub signals: Vec<String>,
+  /// How many processes received the kill signal: 1 or 0, or with `tree`
+  /// the members of the tree that were still there.
+  pub processes: u32,
+}
 
 /// After SIGKILL the kernel still has to tear the process down; a process in
 /// uninterruptible sleep cannot even begin. Wait at least this long for it.
@@ -110,7 +128,7 @@ pub fn start(env: &Env, id: u64, root: Rc<Target>, promise: Promise, plan: Plan,
   };
   let started = run.begin(env, id, &plan);
   match started {
-    Ok(true) => ops::insert(id, Box::new(run)),
+    Ok(true) => pending::insert(id, Box::new(run)),
     Ok(false) => run.finish(env, id, Ok(true)),
     Err(failure) => run.finish(env, id, Err(failure)),
   }
@@ -231,7 +249,9 @@ impl Terminate {
   }
 
   fn arm(&mut self, env: &Env, id: u64, after: Duration) -> Result<(), Failure> {
-    let timer = Timer::new(env, after, move |env| ops::deliver(env, id, Event::Timer));
+    let timer = Timer::new(env, after, move |env| {
+      pending::deliver(env, id, Event::Timer)
+    });
     let pid = self.members[0].pid();
     self.timer = Some(timer.map_err(|e| Failure::sys("uv_timer_start", e, pid))?);
     Ok(())

@@ -12,10 +12,10 @@ use napi::bindgen_prelude::Env;
 use nix::unistd::Pid;
 
 use crate::errors::Failure;
-use crate::ops::{self, Event};
+use crate::event_loop::pending::{self, Event};
+use crate::event_loop::reactor::{self, Readable, Timer};
+use crate::linux::sys;
 use crate::process::Process;
-use crate::reactor::{self, Readable, Timer};
-use crate::sys;
 
 /// The pid fallback polls for an exit every 1 ms at first, doubling to this.
 const MAX_POLL_INTERVAL: Duration = Duration::from_millis(100);
@@ -155,7 +155,7 @@ impl Target {
   /// goes with them.
   pub fn close(&self, env: &Env) {
     for op in self.take_waiters() {
-      ops::deliver(env, op, Event::Closed);
+      pending::deliver(env, op, Event::Closed);
     }
   }
 
@@ -247,7 +247,7 @@ fn exited(target: &Weak<Target>, env: &Env) {
   let waiters = target.take_waiters();
   target.exit.borrow_mut().exited = true;
   for op in waiters {
-    ops::deliver(env, op, Event::Exited { pid: target.pid() });
+    pending::deliver(env, op, Event::Exited { pid: target.pid() });
   }
 }
 

@@ -2,7 +2,7 @@
 //! limit ran out. Every callback runs on the thread that asked, so waits
 //! settle their promises directly, without a channel.
 //!
-//! Two sources, one chosen per process by `host.rs`:
+//! Two sources, one chosen per process by `host`:
 //! - **libuv** (Node, Electron): a `uv_poll_t` on the pidfd and `uv_timer_t`s
 //!   in the loop of the thread itself, as libuv's own process handles are.
 //!   No thread, no threadsafe function.
@@ -25,9 +25,9 @@ use std::time::Duration;
 
 use napi::bindgen_prelude::Env;
 
+use crate::event_loop::host::{self, WaitPath};
+use crate::event_loop::threads::{self, Channel};
 use crate::ffi::{self, AsyncContext, RawEnv, UvHandle};
-use crate::helper::{self, Channel};
-use crate::host::{self, WaitPath};
 
 /// A descriptor watched for readability; stopped and removed on drop.
 pub struct Readable {
@@ -129,7 +129,7 @@ impl Loop {
         context: AsyncContext::new(env, "KillTarget")?,
       },
       WaitPath::Thread => Backend::Thread {
-        channel: std::sync::Arc::new(helper::channel(env, dispatch)?),
+        channel: std::sync::Arc::new(threads::channel(env, dispatch)?),
         holding: 0,
       },
     };
@@ -152,7 +152,7 @@ impl Loop {
         before.saturating_sub(1)
       };
       if (before == 0) != (*holding == 0) {
-        helper::hold_event_loop(self.env, channel, *holding > 0);
+        threads::hold_event_loop(self.env, channel, *holding > 0);
       }
     }
   }
@@ -191,7 +191,7 @@ impl Readable {
         Some(Source::Watch { started, .. }) if !*started => {
           // A watch source is made only on the thread path, which has one.
           let route = route.ok_or_else(|| io::Error::from_raw_os_error(libc::EINVAL))?;
-          helper::watch(fd, self.key, route)?;
+          threads::watch(fd, self.key, route)?;
           *started = true;
           true
         }
@@ -213,7 +213,7 @@ impl Readable {
       match lp.sources.get_mut(&self.key)? {
         Source::Poll { handle, .. } => handle.poll_stop(),
         Source::Watch { started, .. } => {
-          helper::unwatch(fd, self.key);
+          threads::unwatch(fd, self.key);
           if std::mem::take(started) {
             lp.hold(false);
           }
@@ -245,7 +245,7 @@ impl Timer {
       let handle = match &lp.backend {
         Backend::Uv { uv_loop, .. } => Some(UvHandle::timer(*uv_loop, ms, key)?),
         Backend::Thread { channel, .. } => {
-          helper::after(delay, key, channel.clone())?;
+          threads::after(delay, key, channel.clone())?;
           None
         }
       };
@@ -281,7 +281,7 @@ fn remove(key: u64) {
       Source::Watch { started, .. } => *started,
       Source::Timer { on_fire, .. } => on_fire.is_some(),
     };
-    helper::cancel(key);
+    threads::cancel(key);
     if holding {
       lp.hold(false);
     }
@@ -356,14 +356,14 @@ fn teardown() {
     return;
   };
   // The operations first: they hold targets, whose sources are below.
-  crate::ops::drop_all();
+  crate::event_loop::pending::drop_all();
   let uv_loop = match &lp.backend {
     Backend::Uv { uv_loop, .. } => Some(*uv_loop),
     Backend::Thread { .. } => None,
   };
   // A watched pidfd leaves the helper's epoll set when its target closes it.
   for (key, source) in lp.sources {
-    helper::cancel(key);
+    threads::cancel(key);
     drop(source);
   }
   if let Some(uv_loop) = uv_loop {

@@ -4,7 +4,7 @@
 //! keeps the timers; each started at its first use, so a host that never
 //! waits has neither. An event is a key, sent to the JavaScript thread that
 //! asked for it through that thread's one threadsafe function, where
-//! `reactor.rs` runs its callback.
+//! `reactor` runs its callback.
 
 use std::collections::{BinaryHeap, HashMap};
 use std::io;

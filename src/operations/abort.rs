@@ -1,6 +1,6 @@
 //! A caller's AbortSignal, heard through `addEventListener` and let go with
 //! `removeEventListener` when the operation settles. The listener runs on
-//! the signal's thread and tells the operation at once (`ops::deliver`).
+//! the signal's thread and tells the operation at once (`pending::deliver`).
 //!
 //! napi-rs's own `AbortSignal` is made for `AsyncTask`: it takes over the
 //! signal's `onabort` property (replacing any handler the caller set there)
@@ -12,7 +12,7 @@ use napi::bindgen_prelude::{
 };
 use napi::JsValue;
 
-use crate::ops::{self, Event};
+use crate::event_loop::pending::{self, Event};
 
 /// The listener on one signal. Dropped unsettled only when the thread goes
 /// away, which frees the signal's reference with everything else.
@@ -42,7 +42,7 @@ pub fn listen(env: &Env, signal: Object, id: u64) -> Result<(AbortLink, State)> 
     return Ok((link, State::Aborted));
   }
   let listener = env.create_function_from_closure("onAbort", move |call| {
-    ops::deliver(call.env, id, Event::Aborted);
+    pending::deliver(call.env, id, Event::Aborted);
     Ok(())
   })?;
   call(&signal, "addEventListener", listener)?;

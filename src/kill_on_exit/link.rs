@@ -25,8 +25,8 @@ use nix::sys::stat::Mode;
 use nix::sys::wait::{waitid, Id, WaitPidFlag, WaitStatus};
 use nix::unistd::{getpid, Pid};
 
-use crate::sys;
-use crate::tree;
+use crate::linux::sys;
+use crate::process::tree;
 
 /// Names the executable in place of the one beside the addon.
 pub const PATH_ENV: &str = "KILL_TARGET_GUARDIAN";

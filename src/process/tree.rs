@@ -30,8 +30,8 @@ use std::sync::atomic::{AtomicI32, Ordering};
 use nix::unistd::Pid;
 
 use crate::errors::Failure;
+use crate::linux::signal::Signal;
 use crate::process::{self, Process};
-use crate::signal::Signal;
 
 /// The pid of the kill-on-exit guardian, 0 for none. It is the program's
 /// child, so every tree that holds the program holds it too; but it is this
@@ -42,6 +42,8 @@ use crate::signal::Signal;
 static LEFT_OUT: AtomicI32 = AtomicI32::new(0);
 
 /// Leaves the guardian `pid` out of every walk; `None` before it is reaped.
+/// Linux's alone: kill-on-exit uses it.
+#[cfg(target_os = "linux")]
 pub fn leave_out(pid: Option<Pid>) {
   LEFT_OUT.store(pid.map_or(0, Pid::as_raw), Ordering::Relaxed);
 }

@@ -14,9 +14,9 @@ use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::unistd::{getpid, Pid};
 
 use crate::errors::Failure;
-use crate::probe::{self, Features};
-use crate::signal::Signal;
-use crate::sys;
+use crate::linux::probe::{self, Features};
+use crate::linux::signal::Signal;
+use crate::linux::sys;
 
 pub struct Process {
   pid: Pid,

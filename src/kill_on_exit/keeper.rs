@@ -33,10 +33,10 @@ use nix::sys::eventfd::{EfdFlags, EventFd};
 use nix::unistd::Pid;
 
 use crate::errors::Failure;
-use crate::guardian::{self, Guardian, Unheard};
+use crate::kill_on_exit::link::{self, Guardian, Unheard};
+use crate::linux::signal::Signal;
+use crate::process::tree;
 use crate::process::Process;
-use crate::signal::Signal;
-use crate::tree;
 
 /// How often armed trees are walked: the window in which a new member that
 /// dies with the program can be missed (the README states it).
@@ -77,11 +77,11 @@ struct Arming {
 
 /// Whether `killOnExit()` can keep its guarantee here, and if not, why.
 pub fn supported() -> Result<(), String> {
-  if !crate::probe::features().pidfd {
+  if !crate::linux::probe::features().pidfd {
     return Err("this process has no pidfds (capabilities().pidfd is false)".to_owned());
   }
-  let path = guardian::executable()?;
-  match guardian::is_executable(&path) {
+  let path = link::executable()?;
+  match link::is_executable(&path) {
     true => Ok(()),
     false => Err(format!("no guardian executable at {}", path.display())),
   }
@@ -102,19 +102,7 @@ pub fn arm(process: &Process, options: Options) -> Result<u64, Failure> {
   let held = process.try_clone()?;
   let mut locked = keeper()?;
   let keeper = locked.as_mut().ok_or_else(not_started)?;
-  keeper.last += 1;
-  let id = keeper.last;
-  keeper.hold(id, &held)?;
-  keeper.armings.insert(
-    id,
-    Arming {
-      options,
-      root: held,
-      stand_in: false,
-      members: Vec::new(),
-      foreign: HashSet::new(),
-    },
-  );
+  let id = keeper.add(options, held)?;
   let heard = keeper.ask(
     Message::Hold {
       arming: id,
@@ -191,7 +179,7 @@ fn keeper() -> Result<MutexGuard<'static, Option<Keeper>>, Failure> {
   let mut keeper = lock();
   if keeper.is_none() {
     supported().map_err(Failure::KillOnExitUnsupported)?;
-    let path = guardian::executable().map_err(Failure::KillOnExitUnsupported)?;
+    let path = link::executable().map_err(Failure::KillOnExitUnsupported)?;
     let guardian = Guardian::start(&path).map_err(Failure::KillOnExitUnsupported)?;
     let unsupported = |what: &str, errno: Errno| {
       Failure::KillOnExitUnsupported(format!("{what}: {}", errno.desc()))
@@ -251,6 +239,24 @@ fn hold(
 }
 
 impl Keeper {
+  /// A new arming of `root`, kept here (not yet told to the guardian).
+  fn add(&mut self, options: Options, root: Process) -> Result<u64, Failure> {
+    self.last += 1;
+    let id = self.last;
+    self.hold(id, &root)?;
+    self.armings.insert(
+      id,
+      Arming {
+        options,
+        root,
+        stand_in: false,
+        members: Vec::new(),
+        foreign: HashSet::new(),
+      },
+    );
+    Ok(id)
+  }
+
   /// Watches a held process's pidfd, to let it go once it exits.
   fn hold(&mut self, id: u64, process: &Process) -> Result<(), Failure> {
     let Some(pidfd) = process.pidfd() else {
@@ -326,19 +332,7 @@ impl Keeper {
     }
     let held = arming.root.try_clone()?;
     let options = arming.options;
-    self.last += 1;
-    let new = self.last;
-    self.hold(new, &held)?;
-    self.armings.insert(
-      new,
-      Arming {
-        options,
-        root: held,
-        stand_in: false,
-        members: Vec::new(),
-        foreign: HashSet::new(),
-      },
-    );
+    let new = self.add(options, held)?;
     let old = self.armings.remove(&id);
     let message = Message::Hold {
       arming: new,
@@ -481,7 +475,7 @@ impl Keeper {
       dead.kill();
       dead.reap();
     }
-    let path = guardian::executable().map_err(Failure::KillOnExitUnsupported)?;
+    let path = link::executable().map_err(Failure::KillOnExitUnsupported)?;
     let guardian = Guardian::start(&path).map_err(Failure::KillOnExitUnsupported)?;
     watch(&self.epoll, guardian.pidfd())
       .map_err(|e| Failure::KillOnExitUnsupported(format!("epoll_ctl: {}", e.desc())))?;

@@ -11,11 +11,9 @@ use nix::unistd::Pid;
 
 use crate::errors::Failure;
 use crate::ffi;
-use crate::signal::{Signal, MAX_SIGNAL};
-use crate::terminate::DEFAULT_FORCE_KILL_AFTER;
-
-/// The highest pid Linux can hand out (`PID_MAX_LIMIT` on 64-bit).
-pub const PID_MAX: i32 = 4_194_304;
+use crate::linux::signal::{Signal, MAX_SIGNAL};
+use crate::linux::sys::PID_MAX;
+use crate::operations::terminate::DEFAULT_FORCE_KILL_AFTER;
 
 type Checked<T> = std::result::Result<T, Failure>;
 

@@ -1,7 +1,7 @@
 //! The `KillTarget` class as JavaScript gets it, defined by hand at load.
 //!
 //! napi-rs declares the class (`index.d.ts` and `index.js` come from the
-//! `#[napi]` items in `lib.rs`), but its generated glue costs as much as a
+//! `#[napi]` items in `kill_target`), but its generated glue costs as much as a
 //! system call on every method: a borrow scope in an `Arc`, a global
 //! `Mutex<HashMap>` locked twice, then the type-tag check. Here one callback
 //! serves every method: it unwraps `this`, checks that the pointer is one
@@ -17,9 +17,9 @@ use std::ffi::CStr;
 use napi::bindgen_prelude::{Env, Function, JsObjectValue, Object, Result, ToNapiValue, Unknown};
 use napi::JsValue;
 
+use super::kill_target::KillTarget;
 use crate::errors::Failure;
 use crate::ffi::{self, CallbackInfo, Member, Persistent, RawEnv, RawValue};
-use crate::KillTarget;
 
 /// A method or getter: the receiver, its one argument, its result.
 type Method = fn(&Env, &KillTarget, Unknown) -> Result<RawValue>;

@@ -9,10 +9,10 @@ use std::time::Duration;
 use napi::bindgen_prelude::Env;
 
 use crate::errors::Failure;
-use crate::ops::{self, Event, Operation};
-use crate::promise::Promise;
-use crate::reactor::Timer;
-use crate::target::Target;
+use crate::event_loop::pending::{self, Event, Operation};
+use crate::event_loop::reactor::Timer;
+use crate::operations::promise::Promise;
+use crate::operations::target::Target;
 
 struct Wait {
   promise: Option<Promise>,
@@ -36,7 +36,11 @@ pub fn start(env: &Env, id: u64, target: Rc<Target>, promise: Promise, limit: Op
     Ok(true) => {}
   }
   let limit = match limit
-    .map(|limit| Timer::new(env, limit, move |env| ops::deliver(env, id, Event::Timer)))
+    .map(|limit| {
+      Timer::new(env, limit, move |env| {
+        pending::deliver(env, id, Event::Timer)
+      })
+    })
     .transpose()
   {
     Ok(limit) => limit,
@@ -54,7 +58,7 @@ pub fn start(env: &Env, id: u64, target: Rc<Target>, promise: Promise, limit: Op
     target,
     _limit: limit,
   };
-  ops::insert(id, Box::new(wait));
+  pending::insert(id, Box::new(wait));
 }
 
 impl Operation for Wait {

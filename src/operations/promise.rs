@@ -8,10 +8,10 @@ use std::rc::Rc;
 use napi::bindgen_prelude::{Env, JsObjectValue, Object, PromiseRaw, Result, ToNapiValue, Unknown};
 use napi::JsValue;
 
-use crate::abort::{self, AbortLink, State};
 use crate::errors::{self, Failure};
 use crate::ffi::{self, Deferred};
-use crate::target::Target;
+use crate::operations::abort::{self, AbortLink, State};
+use crate::operations::target::Target;
 
 /// What a method checked before starting: the target, the AbortSignal from
 /// its options and the method's own options `P`; or why it cannot start.

@@ -10,7 +10,7 @@ use std::sync::OnceLock;
 
 use nix::unistd::{getpid, Pid};
 
-use crate::sys;
+use crate::linux::sys;
 
 /// Set to a non-empty value other than `0` to behave as though the kernel had
 /// no pidfds: every target then uses `kill(2)`/`killpg(2)`.

@@ -1,6 +1,6 @@
 //! The system calls nix does not wrap, each wrapped once. Every `unsafe`
 //! system call of the crate lives in this file; the N-API and libuv calls
-//! live in `ffi.rs`.
+//! live in `crate::ffi`. `pidfd_send_signal` is the guardian crate's, shared.
 //!
 //! glibc has no `pidfd_send_signal` wrapper and only recent glibc has
 //! `pidfd_open`, so both go through `libc::syscall`. Variadic arguments are
@@ -19,6 +19,9 @@ use std::os::fd::{BorrowedFd, OwnedFd};
 use libc::c_long;
 use libc::{c_int, c_uint};
 use nix::unistd::Pid;
+
+/// The highest pid Linux can hand out (`PID_MAX_LIMIT` on 64-bit).
+pub const PID_MAX: i32 = 4_194_304;
 
 /// `PIDFD_SIGNAL_PROCESS_GROUP`: signal the group whose id is the pidfd's pid.
 #[cfg(target_os = "linux")]
@@ -40,26 +43,9 @@ pub fn pidfd_open(pid: Pid) -> io::Result<OwnedFd> {
   Ok(unsafe { OwnedFd::from_raw_fd(fd as c_int) })
 }
 
+/// `pidfd_send_signal(2)`, wrapped once for this crate and the guardian.
 #[cfg(target_os = "linux")]
-/// `pidfd_send_signal(2)` with a null siginfo, which makes the kernel fill in
-/// the same siginfo `kill(2)` would. `flags` is 0 or one `PIDFD_SIGNAL_*` scope.
-pub fn pidfd_send_signal(pidfd: BorrowedFd<'_>, signal: c_int, flags: c_uint) -> io::Result<()> {
-  // SAFETY: the descriptor is borrowed for the call, the siginfo pointer is
-  // null (allowed) and the rest are integers.
-  let rc = unsafe {
-    libc::syscall(
-      libc::SYS_pidfd_send_signal,
-      pidfd.as_raw_fd() as c_long,
-      signal as c_long,
-      std::ptr::null::<libc::siginfo_t>(),
-      flags as c_long,
-    )
-  };
-  if rc < 0 {
-    return Err(io::Error::last_os_error());
-  }
-  Ok(())
-}
+pub use kill_target_guardian::syscall::pidfd_send_signal;
 
 #[cfg(target_os = "linux")]
 /// The wait status (`waitpid(2)` encoding) of a process that has been reaped,
