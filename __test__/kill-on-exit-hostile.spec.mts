@@ -143,7 +143,9 @@ testUnless([...unsupported, 'reason' in shim ? shim.reason : null], 'a member fo
   t.true(await until(() => run.left().length === 0), 'the late member was held, and killed')
 })
 
-testUnless(unsupported, 'a guardian that cannot take a descriptor refuses the arming: killOnExit() throws EMFILE instead of arming nothing', async (t) => {
+const noPrlimit = spawnSync('prlimit', ['--version']).status === 0 ? null : 'prlimit (util-linux) is not installed'
+
+testUnless([...unsupported, noPrlimit], 'a guardian that cannot take a descriptor refuses the arming: killOnExit() throws EMFILE instead of arming nothing', async (t) => {
   const run = program(
     t,
     `KillTarget.fromChildProcess(spawn('sleep', ['60'], { stdio: 'ignore' })).killOnExit()
