@@ -1,23 +1,23 @@
 'use strict'
 
-// tree-kill 1.2.2's own algorithm, for where kill-target cannot work (no
-// pidfds, or no native binding for this platform): list the tree by number
-// (`ps --ppid` on Linux, `pgrep -P` on macOS, `taskkill /T` on Windows), then
-// signal each number. It races pid reuse as tree-kill does; it is here so
-// that this package can stand in for tree-kill everywhere, without depending
-// on it (an `overrides` entry would point that dependency back here).
+// tree-kill 1.2.2's own algorithm on Unix, for where kill-target cannot
+// work (no pidfds, no native binding for this platform, or a bundle that
+// cannot load it): list the tree by number (`pgrep -P` on macOS, `ps
+// --ppid` elsewhere), then signal each number. It races pid reuse as
+// tree-kill does; it is here so that this package can stand in for
+// tree-kill everywhere, without depending on it (an `overrides` entry
+// would point that dependency back here). Windows is windows.js.
 // From tree-kill 1.2.2, MIT, Copyright (c) 2010 Peteris Krumins.
 
-const { exec, spawn } = require('node:child_process')
+const { spawn } = require('node:child_process')
 
 module.exports = function byNumber(pid, signal, callback) {
   const tree = { [pid]: [] }
   const pending = { [pid]: 1 }
-  const lister = {
-    win32: null,
-    darwin: (parent) => spawn('pgrep', ['-P', parent]),
-  }[process.platform] ?? ((parent) => spawn('ps', ['-o', 'pid', '--no-headers', '--ppid', parent]))
-  if (lister === null) return exec(`taskkill /pid ${pid} /T /F`, callback)
+  const lister =
+    process.platform === 'darwin'
+      ? (parent) => spawn('pgrep', ['-P', parent])
+      : (parent) => spawn('ps', ['-o', 'pid', '--no-headers', '--ppid', parent])
   buildTree(pid, tree, pending, lister, () => killAll(tree, signal, callback))
 }
 
@@ -57,7 +57,7 @@ function buildTree(parent, tree, pending, lister, done) {
   list.stdout.on('data', (data) => (text += data.toString('ascii')))
   list.on('close', (code) => {
     delete pending[parent]
-    if (code !== 0) {
+    if (code != 0) {
       if (Object.keys(pending).length === 0) done()
       return
     }
