@@ -276,7 +276,7 @@ function parseSignal(text) {
     number = SIGNALS.byName.get(upper) ?? (upper.startsWith('SIG') ? SIGNALS.byName.get(upper.slice(3)) : undefined) ?? -1
   }
   if (number < 0 || !SIGNALS.byNumber.has(number)) {
-    process.stderr.write(`timeout: ${quote(text)}: invalid signal\n`)
+    process.stderr.write(`timeout: ${quote(text)}: invalid signal\n${TRY_HELP}`)
     throw new Canceled()
   }
   return number
@@ -309,7 +309,7 @@ const SUFFIXES = { '': 1, s: 1, m: 60, h: 60 * 60, d: 60 * 60 * 24 }
 function parseDuration(text) {
   const read = strtod(text)
   if (read && read.value >= 0 && Object.hasOwn(SUFFIXES, read.rest)) return read.value * SUFFIXES[read.rest]
-  process.stderr.write(`timeout: invalid time interval ${quote(text)}\n`)
+  process.stderr.write(`timeout: invalid time interval ${quote(text)}\n${TRY_HELP}`)
   throw new Canceled()
 }
 
@@ -604,10 +604,15 @@ function timeout(argv) {
     } else {
       const name = signal.replace(/^SIG/, '')
       const number = require('node:os').constants.signals[signal] ?? SIGNALS.byName.get(name)
-      if (!timedOut && !CORE_SIGNALS.has(name) && name !== 'PIPE' && name !== 'USR1') {
-        // Exit with the signal the command did.
+      if (!timedOut && !CORE_SIGNALS.has(name)) {
+        // Exit with the signal the command did: its default action back
+        // (a listener added and removed leaves SIG_DFL, even for SIGPIPE,
+        // which Node ignores), then raised.
         for (const [event, listener] of handled) process.off(event, listener)
+        const noop = () => {}
         try {
+          process.on(signal, noop)
+          process.off(signal, noop)
           process.kill(process.pid, signal)
         } catch {}
         setTimeout(() => process.exit(128 + number), 100)
