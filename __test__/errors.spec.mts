@@ -246,7 +246,7 @@ testUnless(
     const copy = mkdtempSync(join(tmpdir(), 'kill-target-'))
     t.teardown(() => rmSync(copy, { recursive: true, force: true }))
     chmodSync(copy, 0o755)
-    for (const file of readdirSync(root).filter((name) => name === 'index.js' || name.endsWith('.node')))
+    for (const file of readdirSync(root).filter((name) => name === 'index.js' || name === 'binding.js' || name.endsWith('.node')))
       copyFileSync(join(root, file), join(copy, file))
     const check = `
       const { KillTarget, capabilities } = require(${JSON.stringify(join(copy, 'index.js'))})
