@@ -3,7 +3,7 @@
 // survive the whole table (pid 0 or -1 reaching kill() would take it down, and
 // this worker with it).
 import { execFileSync } from 'node:child_process'
-import { chmodSync, copyFileSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs'
+import { chmodSync, copyFileSync, cpSync, existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -248,6 +248,8 @@ testUnless(
     chmodSync(copy, 0o755)
     for (const file of readdirSync(root).filter((name) => name === 'index.js' || name === 'binding.js' || name.endsWith('.node')))
       copyFileSync(join(root, file), join(copy, file))
+    // The portable backend, where the entry loads it (test:portable).
+    if (existsSync(join(root, 'portable/dist'))) cpSync(join(root, 'portable/dist'), join(copy, 'portable/dist'), { recursive: true })
     const check = `
       const { KillTarget, capabilities } = require(${JSON.stringify(join(copy, 'index.js'))})
       const refusal = (call) => {
