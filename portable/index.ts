@@ -449,9 +449,17 @@ interface State {
 const states = new WeakMap<object, State>()
 let handedOver: State | undefined
 
+/** A getter's receiver: anything but a target is `ERR_INVALID_THIS`, as the native class's getters say. */
 function state(receiver: unknown): State {
   const found = typeof receiver === 'object' && receiver !== null ? states.get(receiver) : undefined
   if (found === undefined) throw errors.invalidThis()
+  return found
+}
+
+/** A method's receiver: anything but a target is V8's own "Illegal invocation", as for the native class's methods. */
+function methodReceiver(receiver: unknown): State {
+  const found = typeof receiver === 'object' && receiver !== null ? states.get(receiver) : undefined
+  if (found === undefined) throw new TypeError('Illegal invocation')
   return found
 }
 
@@ -527,28 +535,28 @@ class Members implements Omit<Declared.KillTarget, typeof Symbol.dispose | typeo
   }
 
   signal(signal?: NodeJS.Signals | number): boolean {
-    const self = state(this)
+    const self = methodReceiver(this)
     const number = args.signal(signal, 'signal', signalNumber('SIGTERM') ?? 15)
     return open(self).process.signal(number)
   }
 
   signalGroup(signal?: NodeJS.Signals | number): boolean {
-    const self = state(this)
+    const self = methodReceiver(this)
     const number = args.signal(signal, 'signal', signalNumber('SIGTERM') ?? 15)
     return open(self).process.signalGroup(number)
   }
 
   isAlive(): boolean {
-    return !open(state(this)).hasExited()
+    return !open(methodReceiver(this)).hasExited()
   }
 
   exitStatus(): Declared.ExitStatus | null {
-    open(state(this))
+    open(methodReceiver(this))
     return null
   }
 
   waitForExit(options?: { timeout?: number; signal?: AbortSignal }): Promise<boolean> {
-    const self = state(this)
+    const self = methodReceiver(this)
     const id = ++lastId
     const [promise, started] = start<boolean, number | undefined>(id, () => {
       open(self)
@@ -570,7 +578,7 @@ class Members implements Omit<Declared.KillTarget, typeof Symbol.dispose | typeo
     tree?: boolean
     signal?: AbortSignal
   }): Promise<Declared.TerminateResult> {
-    const self = state(this)
+    const self = methodReceiver(this)
     const id = ++lastId
     const [promise, started] = start<Declared.TerminateResult | undefined, Plan>(id, () => {
       open(self)
@@ -591,7 +599,7 @@ class Members implements Omit<Declared.KillTarget, typeof Symbol.dispose | typeo
   }
 
   killOnExit(options?: boolean | { signal?: NodeJS.Signals | number; forceKillAfterDelay?: number | false; tree?: boolean }): void {
-    const self = state(this)
+    const self = methodReceiver(this)
     const checked = args.switchOrOptions(options)
     if (checked !== null) {
       const option = (key: string) => args.property(checked, key)
@@ -607,12 +615,12 @@ class Members implements Omit<Declared.KillTarget, typeof Symbol.dispose | typeo
   }
 
   descendants(): Declared.KillTarget[] {
-    const target = open(state(this))
+    const target = open(methodReceiver(this))
     return walk(target.process, false).members.map((member) => instance(new Target(member)))
   }
 
   close(): void {
-    const self = state(this)
+    const self = methodReceiver(this)
     take(self)?.close()
   }
 }
@@ -636,8 +644,8 @@ const prototype = Members.prototype as unknown as Record<PropertyKey, unknown>
 Object.defineProperty(prototype, 'constructor', { value: KillTarget, writable: true, configurable: true })
 Object.defineProperty(prototype, Symbol.for('nodejs.util.inspect.custom'), {
   value: function inspect(this: unknown) {
-    const self = state(this)
-    return `KillTarget { pid: ${self.pid}, raceFree: false, closed: ${self.target === null} }`
+    const target = methodReceiver(this)
+    return `KillTarget { pid: ${target.pid}, raceFree: false, closed: ${target.target === null} }`
   },
   writable: true,
   configurable: true,
@@ -646,7 +654,7 @@ Object.defineProperty(prototype, Symbol.for('nodejs.util.inspect.custom'), {
 if (typeof Symbol.dispose === 'symbol') {
   Object.defineProperty(prototype, Symbol.dispose, {
     value: function dispose(this: unknown) {
-      take(state(this))?.close()
+      take(methodReceiver(this))?.close()
     },
     writable: true,
     configurable: true,
@@ -655,9 +663,8 @@ if (typeof Symbol.dispose === 'symbol') {
 if (typeof Symbol.asyncDispose === 'symbol') {
   Object.defineProperty(prototype, Symbol.asyncDispose, {
     value: function asyncDispose(this: unknown): Promise<void> {
-      const self = state(this)
       // Not close(): that would stop the termination as well.
-      const target = take(self)
+      const target = take(methodReceiver(this))
       if (target === null) return Promise.resolve()
       const id = ++lastId
       const [promise, started] = start<Declared.TerminateResult | undefined, null>(id, () => [target, undefined, null])
