@@ -10,7 +10,7 @@ import type * as Declared from '../index'
 import * as args from './args'
 import * as errors from './errors'
 import { signalName, signalNumber } from './signals'
-import { bootId, kind, Process, SIGCONT, SIGKILL, startTime, walk } from './system'
+import { bootId, kind, Process, sigcont, SIGKILL, startTime, walk } from './system'
 import * as windows from './windows'
 
 export { setRunner } from './commands'
@@ -294,9 +294,10 @@ class Terminate implements Operation {
     }
     const signalled = attempt(() => this.sendAll(this.plan.killSignal, 'others'))
     // Stopped ones act on it only once continued; with `tree` the walk stopped them all.
+    const SIGCONT = sigcont()
     const resumed =
       SIGCONT !== undefined && (this.plan.killSignal !== SIGKILL || this.plan.tree)
-        ? attempt(() => this.sendAll(SIGCONT!, 'others'))
+        ? attempt(() => this.sendAll(SIGCONT, 'others'))
         : { delivered: [] }
     // This process, when it is a member, last of all.
     const own = attempt(() => this.sendAll(this.plan.killSignal, 'this process'))

@@ -143,9 +143,16 @@ export class Process {
   }
 }
 
-/** The SIGCONT that lets a stopped process act on a signal, where the platform has one. */
-export const SIGCONT = signalNumber('SIGCONT')
-export const SIGSTOP = signalNumber('SIGSTOP')
+/** The SIGCONT that lets a stopped process act on a signal, where the platform has one (not Windows). */
+export function sigcont(): number | undefined {
+  return kind() === 'windows' ? undefined : signalNumber('SIGCONT')
+}
+
+/** SIGSTOP, which freezes a tree while it is walked, where the platform has one (not Windows). */
+function sigstop(): number | undefined {
+  return kind() === 'windows' ? undefined : signalNumber('SIGSTOP')
+}
+
 export const SIGKILL = signalNumber('SIGKILL') ?? 9
 
 // ------------------------------------------------------------------ trees ---
@@ -269,6 +276,7 @@ export function walk(root: Process, stop: boolean): Walk {
     }
     return found
   } catch (error) {
+    const SIGCONT = sigcont()
     if (stop && SIGCONT !== undefined) {
       for (const member of [root, ...found.members]) {
         try {
@@ -284,6 +292,7 @@ export function walk(root: Process, stop: boolean): Walk {
 
 /** SIGSTOP, to anyone but this process; whether it was delivered (not to another user's). */
 function freeze(member: Process): boolean {
+  const SIGSTOP = sigstop()
   if (member.isThisProcess() || SIGSTOP === undefined) return false
   try {
     return member.signal(SIGSTOP)
