@@ -1,17 +1,19 @@
 // compat/tree-kill: tree-kill 1.2.2's interface, race-free. Its documented
 // behaviours (argument forms, the NaN error both ways, the callback's
-// timing, signal names and numbers), then the same forced-reuse harness as
-// tree.spec through treeKill() itself.
-import type { ChildProcess } from 'node:child_process'
-import { mkdirSync, symlinkSync } from 'node:fs'
+// timing, signal names and numbers; tree-kill-differential.spec compares
+// every form with tree-kill itself), a member of another user, then the
+// same forced-reuse harness as tree.spec through treeKill() itself.
+import { spawnSync, type ChildProcess } from 'node:child_process'
+import { randomUUID } from 'node:crypto'
+import { mkdirSync, readFileSync, symlinkSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { fileURLToPath } from 'node:url'
 
 import test, { type ExecutionContext } from 'ava'
 
-import { capabilities } from '../index.js'
+import { KillTarget, capabilities } from '../index.js'
 import { probePidNamespaces, runInPidNamespace } from '../examples/pid-reuse.mjs'
-import { delay, exitOf, scaled, shell, sleeper, stopOwnTree, testUnless, underEmulation, withoutPidfd } from './helpers.mts'
+import { carrying, delay, exitOf, scaled, shell, sleeper, stopOwnTree, testUnless, underEmulation, withoutPidfd } from './helpers.mts'
 
 // The package resolves `kill-target` as an installed dependency; here, this
 // checkout is that dependency.
@@ -102,6 +104,54 @@ test('an unknown signal is the error process.kill gives, through the callback', 
   t.is(child.exitCode, null, 'nothing sent, nothing left stopped')
   t.is(child.signalCode, null)
 })
+
+const notRoot = process.getuid?.() === 0 ? null : 'not root: no process of another user can be set up'
+const noSetpriv = spawnSync('sh', ['-c', 'command -v setpriv']).status === 0 ? null : 'no setpriv here'
+
+/** The uid a process runs as, or null once it is gone. */
+function uidOf(pid: number): number | null {
+  try {
+    return Number(/^Uid:\t(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1])
+  } catch {
+    return null
+  }
+}
+
+testUnless(
+  [withoutPidfd(), notRoot, noSetpriv],
+  "a member the caller may not signal (another user's) gives the callback Node's kill EPERM, as tree-kill does, and every other member still gets the signal",
+  async (t) => {
+    // Root's shell and sleep; nobody's shell, its sleep and a sleep in a new
+    // session. The caller runs as nobody.
+    const marker = randomUUID()
+    const members = () => carrying('KILL_TARGET_EPERM', marker)
+    t.teardown(() => {
+      for (const pid of members()) {
+        try {
+          KillTarget.fromPid(pid).signal('SIGKILL')
+        } catch {
+          // gone since the listing
+        }
+      }
+    })
+    const nobody = ['--reuid=65534', '--regid=65534', '--clear-groups']
+    const root = shell(t, `sleep 60 & setpriv ${nobody.join(' ')} sh -c 'sleep 60 & setsid sleep 60 & wait' & wait`, {
+      env: { ...process.env, KILL_TARGET_EPERM: marker },
+    })
+    for (const deadline = Date.now() + 10_000; members().length < 5 && Date.now() < deadline; ) await delay(10)
+    t.is(members().length, 5, 'the tree is up')
+    const theirs = () => members().filter((pid) => uidOf(pid) === 65534)
+    t.is(theirs().length, 3)
+
+    const program = `require(${JSON.stringify(COMPAT)})(${root.pid}, 'SIGTERM', (e) => console.log(JSON.stringify(e && { ...e, message: e.message })))`
+    const call = spawnSync('setpriv', [...nobody, process.execPath, '-e', program], { encoding: 'utf8', timeout: 30_000 })
+    t.deepEqual(JSON.parse(call.stdout), { errno: -1, code: 'EPERM', syscall: 'kill', message: 'kill EPERM' }, call.stderr)
+    for (const deadline = Date.now() + 10_000; theirs().length > 0 && Date.now() < deadline; ) await delay(10)
+    t.deepEqual(theirs(), [], "every member the caller may signal ended, whatever its pid's order")
+    t.is(members().length, 2, "root's shell and sleep are left, running: nothing froze them")
+    t.true(members().every((pid) => !readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].startsWith('T')))
+  },
+)
 
 for (const whose of ['self', 'parent'] as const) {
   testUnless(
