@@ -287,6 +287,12 @@ export interface Capabilities {
    * the guardian executable shipped beside the addon is there to start.
    */
   killOnExit: boolean
+  /**
+   * Which implementation loaded: `'native'`, this addon, or `'portable'`,
+   * the JavaScript backend that holds every process by its pid, where no
+   * binding exists for the platform.
+   */
+  backend: 'native' | 'portable'
 }
 
 /**

@@ -11,8 +11,9 @@ import { delay, exitOf, openFds, pidfdsOn, readPids, running, shell, sleeper, te
 
 const caps = capabilities()
 
-test('capabilities() reports the kernel features and the wait path, and targets are race-free exactly when pidfds exist', (t) => {
-  const { waitPath, ...features } = caps
+test('capabilities() reports the kernel features, the wait path and the backend, and targets are race-free exactly when pidfds exist', (t) => {
+  const { waitPath, backend, ...features } = caps
+  t.is(backend, process.env.KILL_TARGET_PORTABLE === '1' ? 'portable' : 'native')
   t.deepEqual(Object.keys(features).sort(), ['exitInfo', 'groupSignal', 'killOnExit', 'pidfd', 'pidfdInfo', 'pidfs'])
   for (const value of Object.values(features)) t.is(typeof value, 'boolean')
   // The guardian is built beside the binding: only pidfds decide.

@@ -32,6 +32,11 @@ pub struct Capabilities {
   /// `target.killOnExit()` can keep its guarantee: there are pidfds, and
   /// the guardian executable shipped beside the addon is there to start.
   pub kill_on_exit: bool,
+  /// Which implementation loaded: `'native'`, this addon, or `'portable'`,
+  /// the JavaScript backend that holds every process by its pid, where no
+  /// binding exists for the platform.
+  #[napi(ts_type = "'native' | 'portable'")]
+  pub backend: String,
 }
 
 /// The kernel features in use. The probe runs once, at the first call of
@@ -48,5 +53,6 @@ pub fn capabilities() -> Capabilities {
     pidfs: found.pidfs,
     wait_path: host::wait_path().name().to_owned(),
     kill_on_exit: kill_on_exit::supported().is_ok(),
+    backend: "native".to_owned(),
   }
 }
