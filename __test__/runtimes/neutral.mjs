@@ -2,7 +2,12 @@
 // (`deno run -A`). Plain ESM and node: modules only, no test framework: each
 // check prints `ok`, `not ok` or `skip` with its name, and the last line
 // counts them; the exit code is 1 if any failed. `npm run test:runtimes`
-// (scripts/runtimes.sh) runs it under every runtime the package supports.
+// (scripts/runtimes.sh) runs it under every runtime the package supports,
+// with the native binding and with the portable backend
+// (KILL_TARGET_PORTABLE=1), and under Node for Windows where Wine runs it
+// (`scripts/runtimes.sh windows`): there no shell, no `sleep`, no process
+// groups, and a kill is TerminateProcess, so those checks take Windows'
+// branch.
 import { spawn } from 'node:child_process'
 import { createRequire } from 'node:module'
 import { fileURLToPath } from 'node:url'
@@ -11,6 +16,7 @@ import { exited, inPidNamespace, IN_NAMESPACE_ENV, preparePidReuse, probePidName
 
 const { KillTarget, capabilities } = createRequire(import.meta.url)('../../index.js')
 const SELF = fileURLToPath(import.meta.url)
+const windows = process.platform === 'win32'
 const runtime = globalThis.Bun
   ? `Bun ${globalThis.Bun.version}`
   : globalThis.Deno
@@ -63,7 +69,12 @@ function isError(error, klass, code) {
   assert(error instanceof klass && error.code === code, `expected ${klass.name} ${code}, got ${error?.name} ${error?.code}: ${error?.message}`)
 }
 function sleeper(options = {}) {
+  if (windows) return spawn(process.execPath, ['-e', 'setTimeout(() => {}, 30000)'], { stdio: 'ignore', ...options })
   return spawn('sleep', ['30'], { stdio: 'ignore', ...options })
+}
+/** How a child ended by `signal` reports it: on Windows, where a kill is TerminateProcess, as exit code 1. */
+function endedBy(how, signal) {
+  return windows ? how.code === 1 || how.signal === signal : how.signal === signal
 }
 function delay(ms) {
   return new Promise((resolve) => setTimeout(resolve, ms))
@@ -71,14 +82,19 @@ function delay(ms) {
 
 const caps = capabilities()
 console.log(`# ${runtime}, ${process.platform} ${process.arch}; capabilities() ${JSON.stringify(caps)}`)
-console.log(`# wait path: ${'waitPath' in caps ? caps.waitPath : 'not reported by this build'}`)
+console.log(`# wait path: ${'waitPath' in caps ? caps.waitPath : 'not reported by this build'}; backend: ${caps.backend ?? 'native'}`)
+const portable = caps.backend === 'portable'
 
 await check('capabilities(): booleans, decided once', () => {
   for (const key of ['pidfd', 'groupSignal', 'exitInfo']) assert(typeof caps[key] === 'boolean', `${key} is ${caps[key]}`)
   // Node waits in its own event loop unless told otherwise; Bun and Deno
   // have no usable libuv, so a helper thread serves their waits.
+  // The portable backend polls on the runtime's own timers, and holds every
+  // process by pid: no pidfd feature at all.
   const thread = globalThis.Bun || globalThis.Deno || process.env.KILL_TARGET_WAIT_THREAD === '1'
-  if ('waitPath' in caps) assert(caps.waitPath === (thread ? 'thread' : 'libuv'), `waitPath is ${caps.waitPath}`)
+  const expected = portable ? 'timer' : thread ? 'thread' : 'libuv'
+  if ('waitPath' in caps) assert(caps.waitPath === expected, `waitPath is ${caps.waitPath}, not ${expected}`)
+  if (portable) for (const key of ['pidfd', 'groupSignal', 'exitInfo', 'pidfdInfo', 'pidfs', 'killOnExit']) assert(caps[key] === false, `${key} is ${caps[key]}`)
   assert(JSON.stringify(capabilities()) === JSON.stringify(caps), 'a second call differs')
 })
 
@@ -89,7 +105,7 @@ await check('signal: a live child gets it, then a reaped one is reported gone', 
   assert(target.signal(0) === true && target.isAlive(), 'signal(0) or isAlive() on a live child')
   assert(target.signal('SIGKILL') === true, 'SIGKILL not delivered')
   const how = await exited(child)
-  assert(how.signal === 'SIGKILL', `the child ended by ${JSON.stringify(how)}`)
+  assert(endedBy(how, 'SIGKILL'), `the child ended by ${JSON.stringify(how)}`)
   assert(target.isAlive() === false, 'isAlive() after the exit')
   if (caps.pidfd) assert(target.signal(0) === false, 'signal(0) after the reap was delivered')
   const status = target.exitStatus()
@@ -98,7 +114,18 @@ await check('signal: a live child gets it, then a reaped one is reported gone', 
   assert(target.closed, 'closed after close()')
 })
 
-await check('signalGroup: the group a detached child leads, members included', async () => {
+if (windows) {
+  await check('signalGroup and terminate({ group: true }): no process groups on Windows, ERR_FEATURE_UNAVAILABLE_ON_PLATFORM', async () => {
+    const child = sleeper()
+    const target = KillTarget.fromChildProcess(child)
+    isError(await thrown(() => target.signalGroup('SIGTERM')), TypeError, 'ERR_FEATURE_UNAVAILABLE_ON_PLATFORM')
+    isError(await thrown(() => target.terminate({ group: true })), TypeError, 'ERR_FEATURE_UNAVAILABLE_ON_PLATFORM')
+    assert(child.exitCode === null && target.signal(0), 'the refused group call reached the child')
+    target.signal('SIGKILL')
+    await exited(child)
+    target.close()
+  })
+} else await check('signalGroup: the group a detached child leads, members included', async () => {
   // The leader prints its member's pid, then waits for it.
   const leader = spawn('sh', ['-c', 'sleep 30 & echo $!; wait'], { detached: true, stdio: ['ignore', 'pipe', 'ignore'] })
   const target = KillTarget.fromChildProcess(leader)
@@ -138,6 +165,11 @@ await check('terminate: SIGTERM alone, or escalation to SIGKILL when it is ignor
   const polite = sleeper()
   const result = await KillTarget.fromChildProcess(polite).terminate({ forceKillAfterDelay: 2000 })
   assert(result.exited && !result.forced && result.signals[0] === 'SIGTERM', `polite: ${JSON.stringify(result)}`)
+  // Windows has no SIGCONT, and nothing can ignore its SIGTERM (TerminateProcess).
+  if (windows) {
+    assert(result.signals.length === 1, `signals on Windows: ${result.signals}`)
+    return 'Windows: SIGTERM ends any process, so there is nothing to escalate'
+  }
   // A shell that ignores SIGTERM; it says when the trap is set.
   const stubborn = spawn('sh', ['-c', 'trap "" TERM; echo ready; while :; do sleep 0.05; done'], { stdio: ['ignore', 'pipe', 'ignore'] })
   const target = KillTarget.fromChildProcess(stubborn)
@@ -148,6 +180,31 @@ await check('terminate: SIGTERM alone, or escalation to SIGKILL when it is ignor
   const gone = await target.terminate()
   assert(gone.exited && !gone.forced && gone.signals.length === 0, `already gone: ${JSON.stringify(gone)}`)
   target.close()
+})
+
+await check('descendants() and terminate({ tree: true }): a child and the two it started', async () => {
+  // The root starts two sleepers, then says so.
+  const root = windows
+    ? spawn(process.execPath, ['-e', "const { spawn } = require('child_process'); for (let i = 0; i < 2; i++) spawn(process.execPath, ['-e', 'setTimeout(() => {}, 30000)']); console.log('ready'); setTimeout(() => {}, 30000)"], { stdio: ['ignore', 'pipe', 'ignore'] })
+    : spawn('sh', ['-c', 'sleep 30 & sleep 30 & echo ready; wait'], { stdio: ['ignore', 'pipe', 'ignore'] })
+  const target = KillTarget.fromChildProcess(root)
+  await new Promise((resolve) => root.stdout.once('data', resolve))
+  let found = []
+  for (let tries = 0; tries < 50 && found.length < 2; tries++) {
+    for (const member of found) member.close()
+    found = target.descendants()
+    if (found.length < 2) await delay(100)
+  }
+  assert(found.length === 2 && found.every((member) => member.isAlive()), `descendants(): ${found.map((member) => member.pid)}`)
+  const result = await target.terminate({ tree: true, forceKillAfterDelay: 5000 })
+  assert(result.exited && result.processes === 3, `terminate({ tree: true }): ${JSON.stringify(result)}`)
+  for (const member of found) {
+    assert(await member.waitForExit({ timeout: 5000 }), `member ${member.pid} outlived the tree's end`)
+    member.close()
+  }
+  await exited(root)
+  target.close()
+  return portable ? (windows ? 'one listing, then taskkill /T (or each member, where taskkill has no /T)' : process.platform === 'linux' ? 'from /proc, by number' : 'from one ps listing per pass') : 'by pidfd'
 })
 
 await check('dispose: Symbol.dispose closes (pending waits reject), Symbol.asyncDispose terminates then closes', async () => {
@@ -162,7 +219,7 @@ await check('dispose: Symbol.dispose closes (pending waits reject), Symbol.async
   assert(child.exitCode === null && child.signalCode === null, 'closing ended the process')
   const again = KillTarget.fromChildProcess(child)
   await again[Symbol.asyncDispose]()
-  assert(again.closed && (await exited(child)).signal === 'SIGTERM', 'asyncDispose did not terminate the child')
+  assert(again.closed && endedBy(await exited(child), 'SIGTERM'), 'asyncDispose did not terminate the child')
 })
 
 const usingParses = (() => {
@@ -221,7 +278,7 @@ if (!caps.killOnExit) {
 // One forced pid reuse: in a new PID namespace (this file again, as its
 // pid 1), a child is killed and reaped, a newcomer is given its pid, and the
 // stale target's signal must not reach it.
-const namespace = probePidNamespaces()
+const namespace = caps.pidfd ? probePidNamespaces() : null
 if (!caps.pidfd) {
   skip('a stale target does not signal the newcomer that reused its pid', 'no pidfds here: signals go by pid')
 } else if (!namespace.ok) {
