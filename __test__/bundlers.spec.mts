@@ -24,10 +24,11 @@ import { carrying, delay, exitOf, testUnless, underEmulation, withoutPidfd } fro
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 const FIXTURES = fileURLToPath(new URL('fixtures/bundle/', import.meta.url))
 const require = createRequire(import.meta.url)
-const namespace = probePidNamespaces()
 // esbuild ships a binary per platform, and npm installs the host's only:
-// natively only (the arm64 suite runs under an emulator).
-const emulated = namespace.ok ? underEmulation(namespace) : null
+// natively only (the arm64 suite runs under an emulator). Not probed
+// without pidfds, where the tests do not run.
+const namespace = withoutPidfd() ? null : probePidNamespaces()
+const emulated = namespace?.ok ? underEmulation(namespace) : null
 
 type Esbuild = typeof import('esbuild')
 const esbuild = require('esbuild') as Esbuild

@@ -27,12 +27,18 @@ import { carrying, delay, exitOf, testUnless, underEmulation, withoutPidfd } fro
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 const FIXTURES = fileURLToPath(new URL('fixtures/start-server-and-test/', import.meta.url))
 const VERSION = '3.0.12'
-const registry = spawnSync('npm', ['view', `start-server-and-test@${VERSION}`, 'version'], { encoding: 'utf8', timeout: 30_000 })
-const noRegistry = registry.status === 0 ? null : 'the npm registry is out of reach'
-const namespace = probePidNamespaces()
-// npm install from the registry under an emulator takes minutes: natively only.
-const emulated = namespace.ok ? underEmulation(namespace) : null
-const skip = [noRegistry, withoutPidfd(), emulated]
+/** Why these tests cannot run here, or null; each probe only if the ones before found nothing (the seccomp reruns have no pidfds). */
+function cannotRun(): string | null {
+  const noPidfd = withoutPidfd()
+  if (noPidfd) return noPidfd
+  const namespace = probePidNamespaces()
+  // npm install from the registry under an emulator takes minutes: natively only.
+  const emulated = namespace.ok ? underEmulation(namespace) : null
+  if (emulated) return emulated
+  const registry = spawnSync('npm', ['view', `start-server-and-test@${VERSION}`, 'version'], { encoding: 'utf8', timeout: 30_000 })
+  return registry.status === 0 ? null : 'the npm registry is out of reach'
+}
+const skip = [cannotRun()]
 
 /** The installed project and a PATH without ps; set up once, by the first test to ask. */
 let installed: Promise<{ project: string; bin: string; resolved: string }> | undefined
