@@ -24,6 +24,10 @@
 #    With `arm64`, it also installs for arm64 (npm --cpu=arm64) and runs the
 #    CommonJS and ES module checks in the arm64 Node that `npm run
 #    test:arm64` sets up, under qemu-user.
+#    Then it installs for macOS on arm64 (npm --os=darwin --cpu=arm64), where
+#    npm skips every platform package: no binding exists there, so the
+#    package must load its portable backend, which the CommonJS and ES
+#    module checks run with process.platform reported as darwin.
 #    With `musl`, the musl Node that `npm run test:musl` sets up runs npm
 #    itself, so npm must choose linux-x64-musl by its `libc` (it reads the
 #    running Node's report, as on Alpine), and then the two checks, on a musl
@@ -62,7 +66,10 @@ trap 'rm -rf "$WORK"' EXIT
 # ------------------------------------------------------------------ pack ---
 stage="$WORK/stage"
 mkdir -p "$stage/artifacts"
-cp "$ROOT"/{package.json,index.js,index.d.ts,cli.js,README.md,LICENSE} "$stage/"
+[[ -f $ROOT/portable/dist/index.js ]] || die "no portable/dist; run npm run build (or build:portable) first"
+cp "$ROOT"/{package.json,index.js,binding.js,index.d.ts,cli.js,README.md,LICENSE} "$stage/"
+mkdir -p "$stage/portable"
+cp -r "$ROOT/portable/dist" "$stage/portable/"
 cp -r "$ROOT/npm" "$stage/"
 for target in "${TARGETS[@]}"; do cp "$ROOT/kill-target.$target.node" "$stage/artifacts/"; done
 napi() { (cd "$stage" && "$NAPI" "$@") >"$WORK/napi.log" 2>&1 || { cat "$WORK/napi.log" >&2; die "napi $1 failed"; }; }
@@ -88,10 +95,11 @@ files() { tar -tzf "$1" | sed 's|^package/||' | sort | paste -sd' '; }
 expected=$(for target in "${TARGETS[@]}"; do printf '"kill-target-%s":"%s",' "$target" "$version"; done)
 optional=$(manifest "$root_tgz" | node -e "process.stdout.write(JSON.stringify(JSON.parse(require('fs').readFileSync(0)).optionalDependencies ?? {}))")
 [[ $optional == "{${expected%,}}" ]] || die "root optionalDependencies are $optional, not {${expected%,}}"
-[[ $(files "$root_tgz") == "LICENSE README.md cli.js index.d.ts index.js package.json" ]] ||
+portable_files=$(cd "$ROOT" && ls portable/dist/*.js | paste -sd' ')
+[[ $(files "$root_tgz") == "LICENSE README.md binding.js cli.js index.d.ts index.js package.json $portable_files" ]] ||
   die "root package holds: $(files "$root_tgz")"
 # What the tests load is what ships: napi's staging must not change them.
-for file in index.js index.d.ts cli.js; do
+for file in index.js binding.js index.d.ts cli.js $portable_files; do
   tar -xOzf "$root_tgz" "package/$file" | cmp -s - "$ROOT/$file" || die "the packed $file differs from the repository's"
 done
 for target in "${TARGETS[@]}"; do
@@ -144,6 +152,7 @@ install() {
 { "name": "consumer", "version": "1.0.0", "private": true, "overrides": { ${overrides%,} } }
 EOF
   cp "$CONSUMER"/check.* "$CONSUMER"/check-loaded.cjs "$CONSUMER"/tsconfig.json "$dir/"
+  cp "$ROOT/__test__/fixtures/as-platform.cjs" "$dir/"
   (cd "$dir" && isolated npm install "$@" "$root_tgz" >/dev/null)
   local installed=("$dir"/node_modules/kill-target*)
   log "installed in a fresh project${*:+ ($*)}: ${installed[*]##*/}"
@@ -190,6 +199,19 @@ node -e "
 " "$tk" "${pairs[@]}"
 cp "$CONSUMER/check-tree-kill.cjs" "$tk/"
 (cd "$tk" && isolated npm install >/dev/null && isolated node check-tree-kill.cjs)
+
+# macOS on arm64: npm skips every linux-* package by its os and cpu; the
+# package loads its portable backend. Run here as darwin (as-platform.cjs).
+darwin="$WORK/darwin"
+install "$darwin" --os=darwin --cpu=arm64
+platform_packages=("$darwin"/node_modules/kill-target-*)
+[[ ! -e ${platform_packages[0]} ]] || die "npm installed ${platform_packages[*]##*/} for darwin arm64"
+log "npm chose no platform package for darwin arm64"
+(
+  cd "$darwin"
+  isolated KILL_TARGET_AS_PLATFORM=darwin/arm64 node --require ./as-platform.cjs check.cjs
+  isolated KILL_TARGET_AS_PLATFORM=darwin/arm64 node --require ./as-platform.cjs check.mjs
+)
 
 if $with_arm64; then
   arm64_nodes=("$ROOT"/.cache/arm64/node-v*/bin/node)
