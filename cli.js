@@ -260,7 +260,8 @@ function signalNumbers() {
 }
 
 const SIGNALS = signalNumbers()
-const signalName = (number) => SIGNALS.byNumber.get(number) ?? String(number)
+/** As GNU's diagnostics name a signal: 0 and unnamed ones as numbers. */
+const signalName = (number) => (number === 0 ? '0' : (SIGNALS.byNumber.get(number) ?? String(number)))
 
 /** GNU's operand2sig: a number (an exit status such as 137 stands for its
  * signal), or a name, any case, with or without SIG. */
@@ -299,6 +300,10 @@ function strtod(text) {
   } else {
     value = infinity !== undefined ? Infinity : NaN
   }
+  // A number too small for a double is the smallest one, not zero (GNU's
+  // dtimespec_bound): 1e-10000 is a limit of a nanosecond, not none, and
+  // -1e-10000 is negative.
+  if (value === 0 && /[1-9a-fA-F]/.test((hex ?? decimal ?? '').replace(/^0[xX]/, '').replace(/[pPeE].*$/, ''))) value = Number.MIN_VALUE
   return { value: sign === '-' ? -value : value, rest: text.slice(whole.length) }
 }
 
@@ -442,6 +447,18 @@ const STRERROR = {
  * only once it has disabled its own core dumps, which Node cannot. */
 const CORE_SIGNALS = new Set(['QUIT', 'ILL', 'TRAP', 'ABRT', 'BUS', 'FPE', 'SEGV', 'XCPU', 'XFSZ', 'SYS'])
 
+/** The signals that end a process by default, which timeout passes on to
+ * its command as GNU's does (term-sig.h), less those Node cannot take
+ * safely in JavaScript: the faults a bad instruction raises (a listener
+ * would return into the fault), SIGSYS (a seccomp denial of Node's own),
+ * and the real-time signals, for which Node has no names. */
+const TERMINATING = ['ALRM', 'INT', 'QUIT', 'HUP', 'TERM', 'PIPE', 'USR1', 'USR2', 'ABRT', 'XCPU', 'XFSZ', 'VTALRM', 'PROF', 'IO', 'PWR', 'STKFLT']
+const UNCATCHABLE = new Set(['KILL', 'STOP', 'ILL', 'TRAP', 'BUS', 'FPE', 'SEGV', 'SYS'])
+
+/** How long the guardian waits, when timeout itself is gone, between the
+ * timeout signal and SIGKILL to what is left of the tree. */
+const ORPHAN_GRACE_MS = 200
+
 /** Is this member another kill-target timeout, which owns its subtree? */
 function isNestedTimeout(target) {
   try {
@@ -471,6 +488,9 @@ function timeout(argv) {
   let killAfter = options.killAfter
   let cancelKill = () => {}
   const say = (message) => process.stderr.write(`timeout: ${message}\n`)
+  // A diagnostic written to a closed pipe fails quietly, as GNU's does
+  // (timeout -v 1 sleep 10 2>&1 | :).
+  process.stderr.on('error', () => {})
 
   /** Sends `number` to every process the command's tree holds. Signals
    * terminate() cannot send (0, stop and continue signals) go one by one,
@@ -481,7 +501,7 @@ function timeout(argv) {
     const nodeName = number === 0 ? 0 : `SIG${name}`
     const members = []
     let nested = false
-    let each = ['STOP', 'CONT', 'TSTP', 'TTIN', 'TTOU'].includes(name) || !/^[A-Z]+$/.test(name)
+    const each = ['STOP', 'CONT', 'TSTP', 'TTIN', 'TTOU'].includes(name) || name.startsWith('RT')
     let descendants = []
     try {
       descendants = root.descendants()
@@ -489,8 +509,11 @@ function timeout(argv) {
     } catch {
       // gone, or the walk failed: the terminate below reports nothing either
     }
+    for (const target of descendants) {
+      if (signalled.has(target.pid)) target.close()
+      else signalled.set(target.pid, target)
+    }
     if (!nested && !each) {
-      for (const target of descendants) target.close()
       root.terminate({ tree: true, killSignal: nodeName, forceKillAfterDelay: escalateMs ?? false }).catch(() => {})
       return
     }
@@ -523,6 +546,26 @@ function timeout(argv) {
     }
   }
 
+  /** The members of the tree when it was first signalled, by pid. */
+  const signalled = new Map()
+  let armed = null
+
+  /** What timeout leaves behind, as it exits: nothing. Whatever of the
+   * tree it signalled is still alive gets what the guardian gives the
+   * rest: the guardian walks the tree every 100 ms, and a member younger
+   * than that, or orphaned since, is only in this list. */
+  function leaveNothing() {
+    for (const target of signalled.values()) {
+      try {
+        if (!target.isAlive()) continue
+        if (armed) target.killOnExit({ ...armed, tree: true })
+        else target.signal(KILL)
+      } catch {
+        // gone since, or another user's
+      }
+    }
+  }
+
   /** GNU's cleanup(): the limit (SIGALRM), or a signal sent to timeout. */
   function cleanup(number) {
     const alarm = SIGNALS.byName.get('ALRM')
@@ -552,9 +595,9 @@ function timeout(argv) {
   }
 
   const handled = new Map()
-  for (const name of new Set(['ALRM', 'INT', 'QUIT', 'HUP', 'TERM', signalName(options.signal)])) {
+  for (const name of new Set([...TERMINATING, signalName(options.signal)])) {
     const number = SIGNALS.byName.get(name)
-    if (!/^[A-Z]+$/.test(name) || name === 'KILL' || name === 'STOP' || name === 'EXIT') continue
+    if (!/^[A-Z]+[12]?$/.test(name) || UNCATCHABLE.has(name)) continue
     const listener = () => cleanup(number)
     try {
       process.on(`SIG${name}`, listener)
@@ -586,7 +629,11 @@ function timeout(argv) {
   }
   if (root !== null) {
     try {
-      root.killOnExit({ tree: !options.foreground })
+      // However timeout ends, what is left gets the timeout signal (as
+      // GNU's PR_SET_PDEATHSIG gives it to the command), then SIGKILL.
+      const signal = ['STOP', 'CONT', 'TSTP', 'TTIN', 'TTOU'].includes(signalName(options.signal)) || options.signal === 0 ? KILL : options.signal
+      armed = { signal, forceKillAfterDelay: ORPHAN_GRACE_MS }
+      root.killOnExit({ ...armed, tree: !options.foreground })
     } catch {
       // No guardian here (capabilities().killOnExit is false): the command
       // runs, as GNU's does, without the guarantee.
@@ -598,6 +645,7 @@ function timeout(argv) {
   child.once('exit', (code, signal) => {
     cancelLimit()
     cancelKill()
+    leaveNothing()
     let status
     if (code !== null) {
       status = code

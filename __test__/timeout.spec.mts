@@ -14,6 +14,15 @@ import { exitOf, readPids, testUnless } from './helpers.mts'
 const CLI = fileURLToPath(new URL('../cli.js', import.meta.url))
 const TREE = fileURLToPath(new URL('./fixtures/timeout-tree.mjs', import.meta.url))
 const ENV = { ...process.env, LC_ALL: 'C' }
+/** The limit of the runs below, which never comes: each test brings it
+ * once the tree is up by sending timeout SIGALRM, which GNU's and this
+ * timeout both take as their limit (GNU's tests do the same), so that a
+ * loaded machine cannot reach it before the tree has started. The timer
+ * itself is tested with sleep 10 below. */
+const LIMIT = '60'
+
+/** The limit, now. */
+const alarm = (child: ChildProcess) => child.kill('SIGALRM')
 
 /** GNU's timeout, where coreutils is installed: the control. */
 const GNU = (() => {
@@ -70,22 +79,25 @@ async function stderrOf(child: ChildProcess): Promise<string> {
 }
 
 testUnless([noGuardian], 'at the limit the whole tree goes, new sessions and a member ignoring SIGTERM included: status 124', async (t) => {
-  const child = timeout(t, ['1', process.execPath, TREE])
+  const child = timeout(t, [LIMIT, process.execPath, TREE])
   const tree = await members(t, child)
+  alarm(child)
   t.deepEqual(await exitOf(child), [124, null])
   t.deepEqual(await survivors(tree, 5000), [], 'nothing is left')
 })
 
 testUnless([noGuardian], '-k: a command that ignores SIGTERM is killed after the grace, with its tree: status 137', async (t) => {
-  const child = timeout(t, ['-k', '0.5', '1', process.execPath, TREE, '--ignore-term'])
+  const child = timeout(t, ['-k', '0.5', LIMIT, process.execPath, TREE, '--ignore-term'])
   const tree = await members(t, child)
+  alarm(child)
   t.deepEqual(await exitOf(child), [137, null])
   t.deepEqual(await survivors(tree, 5000), [], 'nothing is left')
 })
 
 testUnless([GNU ? null : 'GNU timeout is not installed'], "control: GNU's timeout on the same tree leaves the members in new sessions", async (t) => {
-  const child = timeout(t, ['1', process.execPath, TREE], { gnu: true })
+  const child = timeout(t, [LIMIT, process.execPath, TREE], { gnu: true })
   const tree = await members(t, child)
+  alarm(child)
   t.deepEqual(await exitOf(child), [124, null])
   // The members in new sessions, and the one that ignores SIGTERM.
   t.deepEqual(await survivors(tree, 1000), tree.slice(1).map((target) => target.pid))
@@ -148,7 +160,7 @@ test('--foreground signals only the command, not its children, as GNU does', asy
   t.true(sleeper.isAlive(), 'the child was not timed out')
 })
 
-test("statuses and diagnostics are GNU's: 125, 126, 127, 137, -s 0 and -v", async (t) => {
+test("statuses and diagnostics are GNU's (9.10's): 125, 126, 127, 137, -s 0 and -v", async (t) => {
   const cases: [string[], number, string][] = [
     [['invalid', 'sleep', '0'], 125, "timeout: invalid time interval 'invalid'\nTry 'kill-target timeout --help' for more information.\n"],
     [['-k', '1x', '1', 'true'], 125, "timeout: invalid time interval '1x'\nTry 'kill-target timeout --help' for more information.\n"],
@@ -157,7 +169,9 @@ test("statuses and diagnostics are GNU's: 125, 126, 127, 137, -s 0 and -v", asyn
     [['1'], 125, "Try 'kill-target timeout --help' for more information.\n"],
     [['10', '.'], 126, "timeout: failed to run command '.': Permission denied\n"],
     [['10', 'no_such_command'], 127, "timeout: failed to run command 'no_such_command': No such file or directory\n"],
-    [['-v', '-s0', '-k', '.1', '.1', 'sleep', '10'], 137, "timeout: sending signal EXIT to command 'sleep'\ntimeout: sending signal KILL to command 'sleep'\n"],
+    [['-v', '-s0', '-k', '.1', '.1', 'sleep', '10'], 137, "timeout: sending signal 0 to command 'sleep'\ntimeout: sending signal KILL to command 'sleep'\n"],
+    [[' -1e-10000', 'true'], 125, "timeout: invalid time interval ' -1e-10000'\nTry 'kill-target timeout --help' for more information.\n"],
+    [['1e-10000', 'sleep', '10'], 124, ''],
     [['-s', 'KILL', '.1', 'sleep', '10'], 137, ''],
     [['--preserve-status', '-s', 'HUP', '.1', 'sleep', '10'], 129, ''],
     [['-p', '.1', 'sleep', '10'], 143, ''],
