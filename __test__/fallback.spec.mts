@@ -21,8 +21,9 @@ const pidfdsInChildren = execFileSync(process.execPath, ['-p', `require(${PACKAG
 const noPidfdInChildren = pidfdsInChildren ? null : 'capabilities().pidfd is false in a process without KILL_TARGET_DISABLE_PIDFD'
 
 test('capabilities() reports nothing and targets say they are not race-free', (t) => {
-  const { waitPath, ...features } = capabilities()
+  const { waitPath, backend, ...features } = capabilities()
   t.deepEqual(features, { pidfd: false, groupSignal: false, exitInfo: false, pidfdInfo: false, pidfs: false, killOnExit: false })
+  t.is(backend, process.env.KILL_TARGET_PORTABLE === '1' ? 'portable' : 'native')
   t.is(waitPath, process.env.KILL_TARGET_WAIT_THREAD ? 'thread' : 'libuv')
   t.false(KillTarget.fromPid(process.pid).raceFree)
 })
