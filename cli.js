@@ -459,16 +459,22 @@ const UNCATCHABLE = new Set(['KILL', 'STOP', 'ILL', 'TRAP', 'BUS', 'FPE', 'SEGV'
  * timeout signal and SIGKILL to what is left of the tree. */
 const ORPHAN_GRACE_MS = 200
 
-/** Is this member another kill-target timeout, which owns its subtree? */
+/** Is this member another kill-target timeout, which owns its subtree?
+ * Its title says so, or, before it has set one, its arguments (node
+ * .../cli.js timeout, or .../kill-target timeout). Where there is no /proc
+ * to read, nothing is. */
 function isNestedTimeout(target) {
   try {
-    return require('node:fs').readFileSync(`/proc/${target.pid}/cmdline`, 'latin1').startsWith(TITLE) && target.isAlive()
+    const args = require('node:fs').readFileSync(`/proc/${target.pid}/cmdline`, 'latin1').split('\0')
+    const started = args.findIndex((arg) => /(^|\/)(cli\.js|kill-target)$/.test(arg))
+    return (args[0].startsWith(TITLE) || (started >= 0 && started <= 1 && args[started + 1] === 'timeout')) && target.isAlive()
   } catch {
     return false
   }
 }
 
 function timeout(argv) {
+  process.title = `${TITLE} ${argv.join(' ')}`.slice(0, 200)
   let options
   try {
     options = timeoutOptions(argv)
@@ -479,7 +485,6 @@ function timeout(argv) {
   if (options === null) process.exit(0)
   const { spawn } = require('node:child_process')
   const { KillTarget } = require('./index.js')
-  process.title = `${TITLE} ${argv.join(' ')}`.slice(0, 200)
 
   const KILL = SIGNALS.byName.get('KILL')
   let root = null
@@ -597,7 +602,7 @@ function timeout(argv) {
   const handled = new Map()
   for (const name of new Set([...TERMINATING, signalName(options.signal)])) {
     const number = SIGNALS.byName.get(name)
-    if (!/^[A-Z]+[12]?$/.test(name) || UNCATCHABLE.has(name)) continue
+    if (number === undefined || !/^[A-Z]+[12]?$/.test(name) || UNCATCHABLE.has(name)) continue
     const listener = () => cleanup(number)
     try {
       process.on(`SIG${name}`, listener)
