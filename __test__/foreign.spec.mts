@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs'
 import test, { type ExecutionContext } from 'ava'
 
 import { KillTarget, capabilities } from '../index.js'
-import { carrying, delay, exitOf, program, running, testUnless, until } from './helpers.mts'
+import { carrying, delay, exitOf, guardianOf, heldBy, program, running, testUnless, until } from './helpers.mts'
 
 const NOBODY = 65534
 const notRoot = process.getuid?.() === 0 ? null : 'needs root, to start processes of two users'
@@ -134,12 +134,13 @@ testUnless([...asRoot, noKillOnExit], 'killOnExit({ tree: true }) by an unprivil
   const run = program(
     t,
     `KillTarget.fromPid(${tree.root}).killOnExit({ tree: true })
-    await delay(400) // walked
     report('armed')
     await delay(60_000)`,
     { uid: NOBODY },
   )
   t.is(await run.next(), 'armed')
+  const guardian = guardianOf(run.child.pid!)!
+  t.true(await until(() => heldBy(guardian, run.child.pid!) === 2), 'the guardian holds the root and the member below the foreign one')
   run.child.kill('SIGKILL')
   t.true(await until(() => tree.left().length === 1), `left: ${tree.left()}`)
   t.deepEqual(tree.left(), [tree.foreign], 'the guardian killed what the program could, and only that')

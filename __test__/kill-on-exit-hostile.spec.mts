@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url'
 
 
 import { capabilities } from '../index.js'
-import { cpuTicks, delay, guardianOf, program, stateOf, testUnless, until } from './helpers.mts'
+import { cpuTicks, delay, guardianOf, heldBy, program, stateOf, testUnless, until } from './helpers.mts'
 
 const unsupported = [capabilities().killOnExit ? null : 'capabilities().killOnExit is false here']
 
@@ -19,13 +19,13 @@ testUnless(unsupported, 'a tree armed at the program itself dies whole with the 
     t,
     `spawn('sh', ['-c', 'sleep 60 & exec sleep 60'], { stdio: 'ignore' })
     KillTarget.fromPid(process.pid).killOnExit({ tree: true })
-    await delay(400) // a few walks: both sleeps are held
     report('armed')
     await delay(60_000)`,
   )
   await run.next()
   t.is(run.left().length, 2)
   const guardian = guardianOf(run.child.pid!)!
+  t.true(await until(() => heldBy(guardian, run.child.pid!) >= 2), 'the guardian holds both sleeps')
   run.child.kill('SIGKILL')
   t.true(await until(() => run.left().length === 0), `left: ${run.left().map((pid) => `${pid} ${stateOf(pid)}`)}`)
   t.true(await until(() => [null, 'Z'].includes(stateOf(guardian))), `the guardian is ${stateOf(guardian)}`)
@@ -86,13 +86,19 @@ testUnless(unsupported, 'killOnExit({ tree: false }) after { tree: true } lets t
     `const child = spawn('sh', ['-c', 'KT_MARK=$KT_MARK-member sleep 60 & exec sleep 60'], { stdio: 'ignore' })
     const target = KillTarget.fromChildProcess(child)
     target.killOnExit({ tree: true })
-    await delay(400) // the member is walked and held
-    target.killOnExit({ tree: false })
     report('armed')
+    await new Promise((resolve) => process.stdin.once('data', resolve))
+    target.killOnExit({ tree: false })
+    report('untreed')
     await delay(60_000)`,
   )
   await run.next()
   t.is(run.left('-member').length, 1)
+  const guardian = guardianOf(run.child.pid!)!
+  t.true(await until(() => heldBy(guardian, run.child.pid!) === 2), 'the member was walked and held')
+  run.child.stdin!.write('go\n')
+  t.is(await run.next(), 'untreed')
+  t.is(heldBy(guardian, run.child.pid!), 1, 'only the process armed is held')
   run.child.kill('SIGKILL')
   t.true(await until(() => run.left().length === 1), 'the process armed is gone')
   await delay(300)
@@ -109,7 +115,7 @@ function buildShim(): { reason: string } | { path: string } {
   execFileSync('cc', ['-O2', '-Wall', '-Werror', '-shared', '-fPIC', '-o', path, fileURLToPath(new URL('fixtures/emfile-pidfd.c', import.meta.url)), '-ldl'])
   const probe = spawnSync(process.execPath, ['-e', `console.log(require(${JSON.stringify(fileURLToPath(new URL('../index.js', import.meta.url)))}).KillTarget.fromPid(process.pid).raceFree)`], {
     encoding: 'utf8',
-    env: { ...process.env, LD_PRELOAD: path, EMFILE_PIDFD_WHILE: dir },
+    env: { ...process.env, LD_PRELOAD: path, EMFILE_PIDFD_WHILE: path },
   })
   return probe.stdout.trim() === 'false' ? { path } : { reason: `the LD_PRELOAD shim does not reach pidfd_open in this Node (${probe.stdout.trim() || probe.stderr.trim()})` }
 }
@@ -118,27 +124,31 @@ const shim = capabilities().killOnExit ? buildShim() : { reason: 'unused' }
 
 testUnless([...unsupported, 'reason' in shim ? shim.reason : null], 'a member found while pidfd_open fails (EMFILE) is not held by number, and Node does not abort; once it succeeds the member is held', async (t) => {
   const flag = join(tmpdir(), `emfile-pidfd-${process.pid}-${Math.random()}`)
-  t.teardown(() => rmSync(flag, { force: true }))
+  t.teardown(() => {
+    rmSync(flag, { force: true })
+    rmSync(`${flag}.denied`, { force: true })
+  })
   const run = program(
     t,
-    `import { writeFileSync, rmSync } from 'node:fs'
+    `import { existsSync, writeFileSync, rmSync } from 'node:fs'
     const child = spawn('sh', ['-c', 'read go; KT_MARK=$KT_MARK-late sleep 60; :'], { stdio: ['pipe', 'ignore', 'ignore'] })
     const target = KillTarget.fromChildProcess(child)
     target.killOnExit({ tree: true })
-    await delay(300)
     writeFileSync(process.env.EMFILE_PIDFD_WHILE, '')
     child.stdin.write('go\\n') // a new member, which no pidfd can be opened for now
-    await delay(500)
+    // Until a walk has tried it: the shim says so in a file of its own.
+    while (!existsSync(process.env.EMFILE_PIDFD_WHILE + '.denied')) await delay(10)
     target.killOnExit(false)
     rmSync(process.env.EMFILE_PIDFD_WHILE)
     target.killOnExit({ tree: true })
-    await delay(500)
     report('armed')
     await delay(60_000)`,
     { env: { LD_PRELOAD: 'path' in shim ? shim.path : '', EMFILE_PIDFD_WHILE: flag } },
   )
   t.is(await run.next(), 'armed', run.errors())
   t.is(run.left('-late').length, 1)
+  const guardian = guardianOf(run.child.pid!)!
+  t.true(await until(() => heldBy(guardian, run.child.pid!) === 2), 'the root and the late member are held')
   run.child.kill('SIGKILL')
   t.true(await until(() => run.left().length === 0), 'the late member was held, and killed')
 })
