@@ -7,24 +7,29 @@
 // docs/benchmarks.md as met or missed, and writes it all to FILE.
 //
 //   1. `signal(0)` against `child.kill(0)`, `process.kill(pid, 0)` and the
-//      floor: pidfd_send_signal in a native loop in this process.
-//   2. `fromPid` + `close` against pidfd_open + close in a native loop.
+//      floors: a bare N-API class method, and pidfd_send_signal in a native
+//      loop in this process.
+//   2. `fromPid` + `close` against a bare N-API class made and closed, and
+//      pidfd_open + close in a native loop.
 //   3. From a child's exit to `waitForExit()` resolving, against to Node's
 //      own 'exit' event (median of BENCH_TRIALS of each).
 //   4. BENCH_TARGETS targets waiting at once on sleeping processes: extra
 //      threads, CPU over 2 idle seconds, native memory per target.
 //   5. `terminate()` of BENCH_CHILDREN children at once against
-//      `child.kill()` + awaiting 'exit'.
+//      `child.kill()` + awaiting 'exit', and against the kernel's own time
+//      for as many SIGTERMs and exits, sent and seen from native code.
 //   6. `terminate({ tree: true })` of a 100-process tree against the
 //      tree-kill package on an identical tree.
-//   7. `killOnExit()`: the cost of arming, and for a program with 300
-//      armed sleepers its guardian's memory, the idle CPU of the guardian
-//      and the keeper, and the time from its SIGKILL to the last exit.
+//   7. `killOnExit()`: the cost of arming, against its floor (the check and
+//      a round trip to another process, from native code), and for a
+//      program with 300 armed sleepers its guardian's memory, the idle CPU
+//      of the guardian and the keeper, and the time from its SIGKILL to the
+//      last exit.
 //
 // Timings never fail the run; wrong answers, leaked descriptors and the like
 // do. `--quick` (or BENCH_QUICK=1) is a short smoke pass with small counts.
 // Environment: BENCH_ROUNDS (15), BENCH_ROUND_MS (20), BENCH_TRIALS (200),
-// BENCH_TARGETS (10000), BENCH_CHILDREN (1000). About 2.5 minutes, plus ~1 min
+// BENCH_TARGETS (10000), BENCH_CHILDREN (1000). About 2 to 3 minutes, plus ~1 min
 // to build benchmark/floor on the first run.
 
 import { spawnSync } from 'node:child_process'
@@ -94,7 +99,7 @@ results.speed = await speed(context)
 progress(`latency: ${config.trials} exits of each kind`)
 results.latency = await latency(context)
 results.scale = await scale(context)
-progress(`terminate: ${config.children} children per batch, 8 batches`)
+progress(`terminate: ${config.children} children per batch, 9 batches, the kernel alone in 3`)
 results.terminate = await terminate(context)
 progress('tree: a 100-process tree, terminate({ tree: true }) against tree-kill')
 results.tree = await tree(context)

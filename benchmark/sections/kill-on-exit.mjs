@@ -1,6 +1,10 @@
 // Item 7: killOnExit(). What arming costs (per call, on targets of fresh
 // sleepers, in this process, whose guardian an arming outside the clock
-// has started). Then programs (lib/armed.mjs) that arm 300 sleepers one by
+// has started), in rounds alternating with its floor: what every arming
+// does in the kernel, from native code (the floor addon's
+// `armRoundTrip`: the permission check, `pidfd_send_signal(fd, 0)`, then
+// the pidfd sent over a socket to another process and its answer read back,
+// as an arming waits for the guardian's). Then programs (lib/armed.mjs) that arm 300 sleepers one by
 // one, or 10 trees of 10: the guardian's memory (Pss), the CPU that the
 // guardian and the program's keeper thread (which walks the trees every
 // 100 ms) use over 2 idle seconds, and the time from the program's SIGKILL
@@ -106,7 +110,14 @@ async function directKill(KillTarget, n) {
   return ms
 }
 
-export async function killOnExit({ KillTarget, quick }) {
+/** The floor of armCost, µs per arming: n round trips, timed natively. */
+function roundTrip(floor, fd, n) {
+  const us = floor.armRoundTrip(fd, n)
+  check(us > 0, `armRoundTrip: a round trip of ${n} failed`)
+  return us
+}
+
+export async function killOnExit({ KillTarget, floor, quick }) {
   const n = 300
   // The first arming starts this process's guardian: outside the clock.
   const first = sleeper()
@@ -115,25 +126,31 @@ export async function killOnExit({ KillTarget, quick }) {
   const t0 = performance.now()
   firstTarget.killOnExit()
   const guardianStartMs = performance.now() - t0
-  const armUs = []
-  for (let round = 0; round < 5; round++) armUs.push(await armCost(KillTarget, n))
+  const armUs = [], roundTripUs = []
+  const fd = floor.raw.pidfdOpen(first.pid)
+  for (let round = 0; round < 5; round++) {
+    armUs.push(await armCost(KillTarget, n))
+    roundTripUs.push(roundTrip(floor, fd, n))
+  }
+  floor.raw.closeFd(fd)
   firstTarget.killOnExit(false)
   firstTarget.signal('SIGKILL')
   firstTarget.close()
 
-  const flat = [], trees = [], floor = []
+  const flat = [], trees = [], direct = []
   for (let round = 0; round < (quick ? 1 : 3); round++) {
     flat.push(await programDeath(KillTarget, ['flat', n]))
     trees.push(await programDeath(KillTarget, ['trees', 10, 10]))
-    floor.push(await directKill(KillTarget, n))
+    direct.push(await directKill(KillTarget, n))
   }
   const of = (runs, key) => median(runs.map((run) => run[key]))
   return {
     armed: n,
     guardianStartMs,
     armUs: median(armUs),
+    roundTripUs: median(roundTripUs),
     guardianPss: of(flat, 'pss'),
     idleCpuMs: { flat: of(flat, 'idleCpuMs'), trees: of(trees, 'idleCpuMs') },
-    deathMs: { flat: of(flat, 'ms'), trees: of(trees, 'ms'), floor: median(floor) },
+    deathMs: { flat: of(flat, 'ms'), trees: of(trees, 'ms'), floor: median(direct) },
   }
 }

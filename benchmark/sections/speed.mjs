@@ -5,9 +5,11 @@
 // The rows between kill-target and the floor split the gap: a bare N-API
 // function (one JavaScript → native crossing per call), an N-API class
 // method (adds the unwrap of `this`), and the same method through napi-rs's
-// generated glue.
+// generated glue. The bare class's method (`RawTarget#signal(0)`), and its
+// constructor and `close()`, are the floors `signal(0)` and `fromPid` +
+// `close` are held to: the least a class-shaped call or object can cost.
 
-import { check, fdCount, makeCase, measure, ratio, settle, sleeper, spawned } from '../lib/harness.mjs'
+import { check, fdCount, makeCase, measure, median, ratio, settle, sleeper, spawned } from '../lib/harness.mjs'
 
 const KT = '▸ kill-target'
 
@@ -53,6 +55,7 @@ export async function speed({ KillTarget, floor, rounds, roundMs }) {
     makeCase(KT, 'fromPid(pid) + close()', '(c.t = c.KillTarget.fromPid(c.pid), c.t.close(), true)', c),
     makeCase(KT, 'fromChildProcess(child) + close()', '(c.t = c.KillTarget.fromChildProcess(c.child), c.t.close(), true)', c),
     makeCase('napi-rs class', 'new FloorTarget(pid) + close()', '(c.f = new c.floor.FloorTarget(c.pid), c.f.close(), true)', c),
+    makeCase('N-API class', 'new RawTarget(pid) + close()', '(c.r = new c.raw.RawTarget(c.pid), c.r.close(), true)', c),
     makeCase('N-API fn', 'pidfdOpen(pid) + closeFd(fd)', 'c.raw.closeFd(c.raw.pidfdOpen(c.pid)) === 0', c),
     makeCase('native loop', 'pidfd_open + close', '', c, {
       isFloor: true,
@@ -89,11 +92,23 @@ export async function speed({ KillTarget, floor, rounds, roundMs }) {
     }
   }
   // The issue's baselines, each measured in the same rounds as what it judges.
+  // Each floor is also given against the baseline it stands beside, so a
+  // comparison with Node's own call shows where the floor sits on its scale.
   const named = (cases, name) => cases.find((x) => x.name === name)
+  const rawSignal = named(signal, 'RawTarget#signal(0)')
+  const rawOpen = named(open, 'new RawTarget(pid) + close()')
+  const napiOpen = named(open, 'pidfdOpen(pid) + closeFd(fd)')
+  const parentage = named(open, 'parentage check')
   const baselines = {
-    signalVsRawTarget: ratio(signal[0], named(signal, 'RawTarget#signal(0)')),
-    fromPidVsNapi: ratio(open[0], named(open, 'pidfdOpen(pid) + closeFd(fd)')),
+    signalVsRawTarget: ratio(signal[0], rawSignal),
+    rawTargetVsChildKill: ratio(rawSignal, childKill),
+    fromPidVsNapi: ratio(open[0], napiOpen),
+    fromPidVsRawTarget: ratio(open[0], rawOpen),
+    rawTargetVsNapi: ratio(rawOpen, napiOpen),
     fromChildVsFromPid: ratio(open[1], open[0]),
+    // fromPid + close with the parentage check added, in the same round:
+    // the least fromChildProcess + close can cost, against fromPid + close.
+    checkedFromPidVsFromPid: median(open[0].samples.map((ns, round) => (ns + parentage.samples[round]) / ns)),
   }
   return {
     groups: [

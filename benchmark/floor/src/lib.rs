@@ -12,7 +12,15 @@
 //!   `napi_get_boolean` — what one JavaScript → native crossing adds.
 //! - `raw.RawTarget`: an N-API class (`napi_define_class` + `napi_wrap`)
 //!   holding a pidfd, whose `signal(n)` adds only the `napi_unwrap` of `this`
-//!   — the least a class-shaped `KillTarget#signal(0)` can cost.
+//!   — the least a class-shaped `KillTarget#signal(0)` can cost; and
+//!   `new RawTarget(pid)` + `close()`, the least a wrapped object holding a
+//!   pidfd costs to make and close (`fromPid` + `close`).
+//! - `signalAndWait(fds, signal)`: the kernel's time for N processes to take
+//!   a signal and exit, seen on their pidfds from native code (`terminate()`
+//!   of many at once).
+//! - `armRoundTrip(fd, n)`: what arming for kill-on-exit cannot avoid:
+//!   the permission check (`pidfd_send_signal(fd, 0)`), then the pidfd sent
+//!   over a `SOCK_SEQPACKET` socket to another process and its answer read.
 //! - free `#[napi]` functions (`pidfdSignal0(fd)`): the same, through the
 //!   callback glue napi-rs generates.
 //! - `FloorTarget`, a `#[napi]` class: what `KillTarget#signal(0)` must do at
@@ -25,6 +33,7 @@
 
 #![deny(clippy::all)]
 
+use std::cell::Cell;
 use std::ffi::{c_void, CStr};
 use std::ptr;
 
@@ -149,6 +158,175 @@ pub fn parentage_check_loop(fd: i32, n: u32) -> u32 {
   };
   let check: &dyn Fn() -> bool = if ioctl() { &ioctl } else { &waitid };
   (0..n).filter(|_| check()).count() as u32
+}
+
+/// The kernel's time for `fds.len()` processes to take `signal` and exit:
+/// each pidfd is in an epoll set first (outside the clock), then the clock
+/// runs from the first `pidfd_send_signal` until every pidfd has been seen
+/// readable. Milliseconds, or a negative number when a call fails.
+#[napi]
+pub fn signal_and_wait(fds: Vec<i32>, signal: i32) -> f64 {
+  // SAFETY: plain system calls on descriptors the caller owns; the epoll
+  // descriptor is ours and closed before returning.
+  unsafe {
+    let epoll = libc::epoll_create1(libc::EPOLL_CLOEXEC);
+    if epoll < 0 {
+      return -1.0;
+    }
+    for &fd in &fds {
+      let mut event = libc::epoll_event {
+        events: (libc::EPOLLIN | libc::EPOLLONESHOT) as u32,
+        u64: fd as u64,
+      };
+      if libc::epoll_ctl(epoll, libc::EPOLL_CTL_ADD, fd, &mut event) != 0 {
+        libc::close(epoll);
+        return -1.0;
+      }
+    }
+    let started = std::time::Instant::now();
+    let sent = fds
+      .iter()
+      .filter(|&&fd| raw_pidfd_send_signal(fd, signal))
+      .count();
+    let mut seen = 0;
+    let mut events = [libc::epoll_event { events: 0, u64: 0 }; 256];
+    while seen < fds.len() && sent == fds.len() {
+      let n = libc::epoll_wait(epoll, events.as_mut_ptr(), events.len() as c_int, 10_000);
+      if n < 0 && errno() == libc::EINTR {
+        continue;
+      }
+      if n <= 0 {
+        break;
+      }
+      seen += n as usize;
+    }
+    let ms = started.elapsed().as_secs_f64() * 1000.0;
+    libc::close(epoll);
+    if seen == fds.len() && sent == fds.len() {
+      ms
+    } else {
+      -1.0
+    }
+  }
+}
+
+/// The least an arming for kill-on-exit costs: the permission check
+/// (`pidfd_send_signal(fd, 0)`), the pidfd sent with `SCM_RIGHTS` over a
+/// `SOCK_SEQPACKET` socket pair to a forked process, and its 8-byte answer
+/// read back. The other process does what a guardian cannot do without:
+/// it waits in `epoll_wait`, receives the pidfd, adds it to its epoll set
+/// (it keeps each), and answers; it ends when its socket does. One untimed
+/// round trip (the fork's copied pages are touched then), then `n` timed:
+/// microseconds per round trip, or -1 when one fails.
+#[napi]
+pub fn arm_round_trip(fd: i32, n: u32) -> f64 {
+  let mut pair = [-1 as c_int; 2];
+  // SAFETY: plain system calls on descriptors made here. The forked child
+  // makes only system calls on its stack (no allocation, no locks), which is
+  // what a child of a multithreaded process may do, and leaves by `_exit`.
+  unsafe {
+    if libc::socketpair(
+      libc::AF_UNIX,
+      libc::SOCK_SEQPACKET | libc::SOCK_CLOEXEC,
+      0,
+      pair.as_mut_ptr(),
+    ) != 0
+    {
+      return -1.0;
+    }
+    let pid = libc::fork();
+    if pid == 0 {
+      libc::close(pair[0]);
+      let epoll = libc::epoll_create1(libc::EPOLL_CLOEXEC);
+      let mut event = libc::epoll_event {
+        events: libc::EPOLLIN as u32,
+        u64: pair[1] as u64,
+      };
+      if epoll < 0 || libc::epoll_ctl(epoll, libc::EPOLL_CTL_ADD, pair[1], &mut event) != 0 {
+        libc::_exit(1);
+      }
+      let mut record = [0u8; 64];
+      let mut control = [0u64; 8];
+      loop {
+        if libc::epoll_wait(epoll, &mut event, 1, -1) < 0 && errno() != libc::EINTR {
+          libc::_exit(1);
+        }
+        let mut iov = libc::iovec {
+          iov_base: record.as_mut_ptr().cast(),
+          iov_len: record.len(),
+        };
+        let mut msg: libc::msghdr = std::mem::zeroed();
+        msg.msg_iov = &mut iov;
+        msg.msg_iovlen = 1;
+        msg.msg_control = control.as_mut_ptr().cast();
+        msg.msg_controllen = std::mem::size_of_val(&control) as _;
+        if libc::recvmsg(pair[1], &mut msg, libc::MSG_CMSG_CLOEXEC) <= 0 {
+          libc::_exit(0);
+        }
+        let cmsg = libc::CMSG_FIRSTHDR(&msg);
+        if !cmsg.is_null() && (*cmsg).cmsg_type == libc::SCM_RIGHTS {
+          let held = ptr::read_unaligned(libc::CMSG_DATA(cmsg).cast::<c_int>());
+          let mut watch = libc::epoll_event {
+            events: libc::EPOLLIN as u32,
+            u64: held as u64,
+          };
+          if libc::epoll_ctl(epoll, libc::EPOLL_CTL_ADD, held, &mut watch) != 0 {
+            libc::_exit(1);
+          }
+        }
+        if libc::send(pair[1], record.as_ptr().cast(), 8, libc::MSG_NOSIGNAL) != 8 {
+          libc::_exit(1);
+        }
+      }
+    }
+    libc::close(pair[1]);
+    let mut answered = 0;
+    let mut started = std::time::Instant::now();
+    if pid > 0 {
+      let space = libc::CMSG_SPACE(std::mem::size_of::<c_int>() as u32) as usize;
+      let mut control = [0u64; 8];
+      let mut record = [0u8; 8];
+      for i in 0..=n {
+        if i == 1 {
+          started = std::time::Instant::now();
+        }
+        if !raw_pidfd_send_signal(fd, 0) {
+          break;
+        }
+        let mut iov = libc::iovec {
+          iov_base: record.as_mut_ptr().cast(),
+          iov_len: record.len(),
+        };
+        let mut msg: libc::msghdr = std::mem::zeroed();
+        msg.msg_iov = &mut iov;
+        msg.msg_iovlen = 1;
+        msg.msg_control = control.as_mut_ptr().cast();
+        msg.msg_controllen = space as _;
+        let cmsg = libc::CMSG_FIRSTHDR(&msg);
+        (*cmsg).cmsg_level = libc::SOL_SOCKET;
+        (*cmsg).cmsg_type = libc::SCM_RIGHTS;
+        (*cmsg).cmsg_len = libc::CMSG_LEN(std::mem::size_of::<c_int>() as u32) as _;
+        ptr::write_unaligned(libc::CMSG_DATA(cmsg).cast::<c_int>(), fd);
+        if libc::sendmsg(pair[0], &msg, libc::MSG_NOSIGNAL) != 8 {
+          break;
+        }
+        if libc::recv(pair[0], record.as_mut_ptr().cast(), record.len(), 0) != 8 {
+          break;
+        }
+        answered += 1;
+      }
+    }
+    let us = started.elapsed().as_secs_f64() * 1e6 / n as f64;
+    libc::close(pair[0]);
+    if pid > 0 {
+      libc::waitpid(pid, ptr::null_mut(), 0);
+    }
+    if answered == n + 1 {
+      us
+    } else {
+      -1.0
+    }
+  }
 }
 
 /// Raises this process's soft limit on open descriptors to at least `want`
@@ -334,14 +512,17 @@ unsafe extern "C" fn c_close_fd(
   }
 }
 
-/// `new RawTarget(pid)`: wraps `this` around a pidfd, stored in the wrap's
-/// pointer as `fd + 1` (never null). The finalizer closes it.
+/// `new RawTarget(pid)`: wraps `this` around a boxed pidfd (-1 once
+/// closed). The finalizer closes it if still open and frees the box.
 unsafe extern "C" fn c_target_new(
   env: sys::napi_env,
   info: sys::napi_callback_info,
 ) -> sys::napi_value {
   unsafe extern "C" fn finalize(_: sys::napi_env, data: *mut c_void, _: *mut c_void) {
-    unsafe { libc::close(data as usize as c_int - 1) };
+    let fd = unsafe { Box::from_raw(data.cast::<Cell<c_int>>()) };
+    if fd.get() >= 0 {
+      unsafe { libc::close(fd.get()) };
+    }
   }
   unsafe {
     let (pid, this) = one_arg(env, info);
@@ -350,16 +531,28 @@ unsafe extern "C" fn c_target_new(
       sys::napi_throw_error(env, ptr::null(), c"pidfd_open failed".as_ptr());
       return ptr::null_mut();
     }
-    let data = (fd as usize + 1) as *mut c_void;
+    let data = Box::into_raw(Box::new(Cell::new(fd)));
     sys::napi_wrap(
       env,
       this,
-      data,
+      data.cast(),
       Some(finalize),
       ptr::null_mut(),
       ptr::null_mut(),
     );
     this
+  }
+}
+
+/// The pidfd cell of `this`.
+///
+/// # Safety
+/// `this` must be a `RawTarget`, as in every call the bench makes.
+unsafe fn target_fd<'a>(env: sys::napi_env, this: sys::napi_value) -> &'a Cell<c_int> {
+  let mut data = ptr::null_mut();
+  unsafe {
+    sys::napi_unwrap(env, this, &mut data);
+    &*data.cast::<Cell<c_int>>()
   }
 }
 
@@ -370,9 +563,25 @@ unsafe extern "C" fn c_target_signal(
 ) -> sys::napi_value {
   unsafe {
     let (signal, this) = one_arg(env, info);
-    let mut data = ptr::null_mut();
-    sys::napi_unwrap(env, this, &mut data);
-    boolean(env, raw_pidfd_send_signal(data as usize as i32 - 1, signal))
+    boolean(
+      env,
+      raw_pidfd_send_signal(target_fd(env, this).get(), signal),
+    )
+  }
+}
+
+/// `RawTarget#close()`: unwrap `this`, close the pidfd once.
+unsafe extern "C" fn c_target_close(
+  env: sys::napi_env,
+  info: sys::napi_callback_info,
+) -> sys::napi_value {
+  unsafe {
+    let (_, this) = one_arg(env, info);
+    let fd = target_fd(env, this);
+    if fd.get() >= 0 {
+      libc::close(fd.replace(-1));
+    }
+    ptr::null_mut()
   }
 }
 
@@ -401,16 +610,20 @@ pub fn exports(mut exports: Object) -> Result<()> {
     for (name, cb) in functions {
       sys::napi_set_named_property(env, raw, name.as_ptr(), function(name, cb));
     }
-    let signal = sys::napi_property_descriptor {
-      utf8name: c"signal".as_ptr(),
+    let method = |name: &'static CStr, cb: sys::napi_callback| sys::napi_property_descriptor {
+      utf8name: name.as_ptr(),
       name: ptr::null_mut(),
-      method: Some(c_target_signal),
+      method: cb,
       getter: None,
       setter: None,
       value: ptr::null_mut(),
       attributes: sys::PropertyAttributes::default,
       data: ptr::null_mut(),
     };
+    let methods = [
+      method(c"signal", Some(c_target_signal)),
+      method(c"close", Some(c_target_close)),
+    ];
     let mut class = ptr::null_mut();
     sys::napi_define_class(
       env,
@@ -418,8 +631,8 @@ pub fn exports(mut exports: Object) -> Result<()> {
       -1,
       Some(c_target_new),
       ptr::null_mut(),
-      1,
-      &signal,
+      methods.len(),
+      methods.as_ptr(),
       &mut class,
     );
     sys::napi_set_named_property(env, raw, c"RawTarget".as_ptr(), class);
