@@ -256,7 +256,7 @@ function signalNumbers() {
       byNumber.set(number, name)
     }
   }
-  return { byName, byNumber }
+  return { byName, byNumber, max: Math.max(...byNumber.keys()) }
 }
 
 const SIGNALS = signalNumbers()
@@ -276,7 +276,9 @@ function parseSignal(text) {
     const upper = text.replace(/[a-z]/g, (c) => c.toUpperCase())
     number = SIGNALS.byName.get(upper) ?? (upper.startsWith('SIG') ? SIGNALS.byName.get(upper.slice(3)) : undefined) ?? -1
   }
-  if (number < 0 || !SIGNALS.byNumber.has(number)) {
+  // Any number up to the highest signal is one, named or not (32 and 33,
+  // which glibc keeps for itself, are spelled as numbers).
+  if (number < 0 || number > SIGNALS.max || (!SIGNALS.byNumber.has(number) && Number.isNaN(Number(text)))) {
     process.stderr.write(`timeout: ${quote(text)}: invalid signal\n${TRY_HELP}`)
     throw new Canceled()
   }
@@ -503,10 +505,11 @@ function timeout(argv) {
    * to it, as GNU's timeout leaves the group of a nested one. */
   function sendToTree(number, escalateMs) {
     const name = signalName(number)
-    const nodeName = number === 0 ? 0 : `SIG${name}`
+    // A name Node knows, or the number (real-time signals, 32, 33).
+    const nodeName = require('node:os').constants.signals[`SIG${name}`] === number ? `SIG${name}` : number
     const members = []
     let nested = false
-    const each = ['STOP', 'CONT', 'TSTP', 'TTIN', 'TTOU'].includes(name) || name.startsWith('RT')
+    const each = number === 0 || ['STOP', 'CONT', 'TSTP', 'TTIN', 'TTOU'].includes(name)
     let descendants = []
     try {
       descendants = root.descendants()
@@ -647,16 +650,23 @@ function timeout(argv) {
   const cancelLimit = options.duration > 0 ? after(options.duration, () => cleanup(SIGNALS.byName.get('ALRM'))) : () => {}
   if (root === null) root = { descendants: () => [], terminate: async () => {}, signal: () => false, pid: child.pid, isAlive: () => false }
 
-  child.once('exit', (code, signal) => {
+  child.once('exit', (exitCode, signalCode) => {
     cancelLimit()
     cancelKill()
     leaveNothing()
+    // Node reports a death by a signal it has no name for (real-time ones,
+    // 32, 33) as exit code 0; the kernel, where it can tell, does not.
+    let known = null
+    try {
+      known = root.exitStatus?.() ?? null
+    } catch {}
+    const { code, signal } = known ?? { code: exitCode, signal: signalCode }
     let status
     if (code !== null) {
       status = code
     } else {
       const name = signal.replace(/^SIG/, '')
-      const number = require('node:os').constants.signals[signal] ?? SIGNALS.byName.get(name)
+      const number = require('node:os').constants.signals[signal] ?? SIGNALS.byName.get(name) ?? Number(name)
       if (!timedOut && !CORE_SIGNALS.has(name)) {
         // Exit with the signal the command did: its default action back
         // (a listener added and removed leaves SIG_DFL, even for SIGPIPE,
@@ -664,9 +674,11 @@ function timeout(argv) {
         for (const [event, listener] of handled) process.off(event, listener)
         const noop = () => {}
         try {
-          process.on(signal, noop)
-          process.off(signal, noop)
-          process.kill(process.pid, signal)
+          if (require('node:os').constants.signals[signal] !== undefined) {
+            process.on(signal, noop)
+            process.off(signal, noop)
+          }
+          process.kill(process.pid, number)
         } catch {}
         setTimeout(() => process.exit(128 + number), 100)
         return
