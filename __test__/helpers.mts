@@ -1,6 +1,6 @@
 import { spawn, spawnSync, type ChildProcess, type SpawnOptions } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
-import { readdirSync, readFileSync } from 'node:fs'
+import { mkdirSync, readdirSync, readFileSync, symlinkSync } from 'node:fs'
 import { once } from 'node:events'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
@@ -269,7 +269,22 @@ export async function stopOwnTree(t: ExecutionContext, how: 'terminate' | 'tree-
 }
 
 const INDEX_URL = new URL('../index.js', import.meta.url).href
-const TREE_KILL_URL = new URL('../compat/tree-kill/index.js', import.meta.url).href
+
+/**
+ * The tree-kill stand-in's folder, where it resolves `kill-target` as an
+ * installed dependency: here, this checkout is that dependency (a link in
+ * its node_modules, made on first use).
+ */
+export function standIn(): string {
+  const compat = fileURLToPath(new URL('../compat/tree-kill/', import.meta.url))
+  mkdirSync(`${compat}node_modules`, { recursive: true })
+  try {
+    symlinkSync('../../..', `${compat}node_modules/kill-target`)
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error
+  }
+  return compat
+}
 
 export interface ProgramOptions {
   /** Run as this uid (and gid), through `setpriv`. */
@@ -291,7 +306,7 @@ export function program(t: ExecutionContext, script: string, options: ProgramOpt
   const prelude = `import { spawn } from 'node:child_process'
     import { createRequire } from 'node:module'
     import { KillTarget, capabilities } from ${JSON.stringify(INDEX_URL)}
-    const treeKill = createRequire(import.meta.url)(${JSON.stringify(fileURLToPath(TREE_KILL_URL))})
+    const treeKill = createRequire(import.meta.url)(${JSON.stringify(standIn())})
     const delay = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
     const report = (value) => process.stdout.write(JSON.stringify(value) + '\\n')\n`
   let argv = [process.execPath, '--input-type=module', '-e', prelude + script]

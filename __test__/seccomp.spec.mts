@@ -63,7 +63,7 @@ for (const errno of ['ENOSYS', 'EPERM']) {
       const { signals, ...result } = report.result
       t.true(['SIGTERM,SIGCONT', 'SIGTERM'].includes(signals.join()), `signals: ${signals}`)
       t.deepEqual({ ...report, result }, {
-        capabilities: { pidfd: false, groupSignal: false, exitInfo: false, pidfdInfo: false, pidfs: false, waitPath: 'libuv', killOnExit: false },
+        capabilities: { pidfd: false, groupSignal: false, exitInfo: false, pidfdInfo: false, pidfs: false, waitPath: 'libuv', killOnExit: false, backend: 'native' },
         raceFree: false,
         alive: true,
         result: { exited: true, forced: false, processes: 1 },

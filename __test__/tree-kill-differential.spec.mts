@@ -8,24 +8,18 @@
 // that table must be such a call: the README cannot drift from the code.
 // Then the same on Windows, with the platform stubbed and nothing spawned.
 import { spawn } from 'node:child_process'
-import { mkdirSync, readFileSync, symlinkSync } from 'node:fs'
+import { readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { fileURLToPath } from 'node:url'
 
 import test from 'ava'
 
 import { probePidNamespaces } from '../examples/pid-reuse.mjs'
-import { testUnless, underEmulation, withoutPidfd } from './helpers.mts'
+import { standIn, testUnless, underEmulation, withoutPidfd } from './helpers.mts'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
-const COMPAT = fileURLToPath(new URL('../compat/tree-kill/', import.meta.url))
+const COMPAT = standIn()
 const FIXTURE = fileURLToPath(new URL('fixtures/tree-kill-differential.mjs', import.meta.url))
-mkdirSync(`${COMPAT}node_modules`, { recursive: true })
-try {
-  symlinkSync('../../..', `${COMPAT}node_modules/kill-target`)
-} catch (error) {
-  if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error
-}
 const TREE_KILL = createRequire(import.meta.url).resolve('tree-kill')
 // Each call builds a tree and waits for its signals: natively only, where
 // that takes milliseconds (the arm64 suite runs under an emulator). Not

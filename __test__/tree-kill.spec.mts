@@ -5,7 +5,7 @@
 // same forced-reuse harness as tree.spec through treeKill() itself.
 import { spawnSync, type ChildProcess } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
-import { mkdirSync, readFileSync, symlinkSync } from 'node:fs'
+import { readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { fileURLToPath } from 'node:url'
 
@@ -13,17 +13,9 @@ import test, { type ExecutionContext } from 'ava'
 
 import { KillTarget, capabilities } from '../index.js'
 import { probePidNamespaces, runInPidNamespace } from '../examples/pid-reuse.mjs'
-import { carrying, delay, exitOf, scaled, shell, sleeper, stopOwnTree, testUnless, underEmulation, withoutPidfd } from './helpers.mts'
+import { carrying, delay, exitOf, scaled, shell, sleeper, standIn, stopOwnTree, testUnless, underEmulation, withoutPidfd } from './helpers.mts'
 
-// The package resolves `kill-target` as an installed dependency; here, this
-// checkout is that dependency.
-const COMPAT = fileURLToPath(new URL('../compat/tree-kill/', import.meta.url))
-mkdirSync(`${COMPAT}node_modules`, { recursive: true })
-try {
-  symlinkSync('../../..', `${COMPAT}node_modules/kill-target`)
-} catch (error) {
-  if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error
-}
+const COMPAT = standIn()
 const treeKill = createRequire(import.meta.url)(COMPAT) as typeof import('../compat/tree-kill/index.js')
 
 const namespace = probePidNamespaces()
