@@ -152,6 +152,16 @@ test("the command's status passes through unchanged, passing or failing, and its
   }
 })
 
+testUnless([noGuardian], 'a command that finishes in time leaves nothing behind either: its background processes go with timeout', async (t) => {
+  // The background process is in a new session, and outlives its parent,
+  // which exits 0 well within the limit; the guardian has seen it by then.
+  const child = timeout(t, ['10', 'sh', '-c', 'setsid sleep 600 & echo $!; sleep 0.5'])
+  const [left] = (await readPids(child, 1)).map((pid) => KillTarget.fromPid(pid))
+  t.teardown(() => left.signal('SIGKILL'))
+  t.deepEqual(await exitOf(child), [0, null])
+  t.true(await left.waitForExit({ timeout: 5000 }), 'the background process is gone')
+})
+
 test('--foreground signals only the command, not its children, as GNU does', async (t) => {
   const child = timeout(t, ['--foreground', '0.5', 'sh', '-c', 'sleep 600 & echo $!; wait'])
   const [sleeper] = (await readPids(child, 1)).map((pid) => KillTarget.fromPid(pid))
