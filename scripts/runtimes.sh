@@ -123,6 +123,9 @@ windows() {
   if [[ ! -f $prefix/.windows-10 ]]; then
     log "a Wine prefix that reports Windows 10, in ${prefix#"$ROOT"/}"
     timeout 300 wine winecfg -v win10 >/dev/null 2>&1
+    # The new prefix's services go on starting after winecfg returns; a
+    # program started meanwhile can hang at its start: wait them out.
+    timeout 60 wineserver -w || true
     touch "$prefix/.windows-10"
   fi
   # Node for Windows cannot write to a Unix pipe under Wine (EBADF): its
@@ -131,10 +134,20 @@ windows() {
   output=$(mktemp)
   timeout 120 wine "$binary" --version >"$output" 2>&1 || true
   log "neutral.mjs under Node for Windows $(tr -d '\r' <"$output"), in $(wine --version)"
-  # Wine maps / to Z:.
-  timeout 300 wine "$binary" "Z:${ROOT//\//\\}\\__test__\\runtimes\\neutral.mjs" >"$output" 2>&1 || status=$?
+  # Wine maps / to Z:. A run that hangs at its start (Wine's, seen once in
+  # five on a new prefix) is tried once more.
+  local attempt
+  for attempt in 1 2; do
+    status=0
+    timeout 120 wine "$binary" "Z:${ROOT//\//\\}\\__test__\\runtimes\\neutral.mjs" >"$output" 2>&1 || status=$?
+    [[ $status == 124 && ! -s $output ]] || break
+    log "Node for Windows printed nothing in 120 s: Wine hung at its start; again"
+    timeout 30 wineserver -k || true
+  done
   tr -d '\r' <"$output"
   rm -f "$output"
+  # Wine's own processes end a few seconds after the last program: nothing is left running.
+  timeout 30 wineserver -w || timeout 30 wineserver -k || true
   return "$status"
 }
 
