@@ -1,10 +1,11 @@
 // The README is a front page, in the order it promises and no longer than
 // 200 lines; the figures it and docs/ show are generated: the benchmark
 // tables of docs/benchmarks.md and its chart must be what
-// benchmark/results.json renders (no number typed by hand), and each SVG
-// must parse and draw something in a real renderer, with nothing to fetch
-// from elsewhere; docs/api.md names what index.d.ts declares. (Links:
-// links.spec.)
+// benchmark/results.json renders (no number typed by hand), a comparison
+// shown with no goal must stand beside the same measure held to its floor,
+// and each SVG must parse and draw something in a real renderer, with
+// nothing to fetch from elsewhere; docs/api.md names what index.d.ts
+// declares. (Links: links.spec.)
 import { readFileSync, readdirSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 
@@ -33,6 +34,19 @@ test(`docs/benchmarks.md's profile, between ${PROFILE_START} and ${PROFILE_END},
 
 test('docs/bench.svg is the chart results.json renders', (t) => {
   t.is(read('docs/bench.svg'), renderChart(results), REDRAW)
+})
+
+test('each comparison shown without a goal stands beside the same measure held to its floor, and each floor is in the chart', (t) => {
+  const shown = results.measures.filter((m: any) => m.goal === null)
+  t.true(shown.length > 0, 'results.json shows comparisons with no goal')
+  for (const m of shown) {
+    t.truthy(m.floor, `${m.what} against ${m.baseline}: a floor`)
+    const held = results.measures.find((g: any) => g.what === m.what && g.goal !== null && g.floor?.median === 1)
+    t.truthy(held, `${m.what}: a goal against the floor itself`)
+  }
+  // One mark per measure drawn with a floor, and one in the legend.
+  const drawn = results.measures.filter((m: any) => m.floor && (m.unit === 'ratio' || m.goal > 0))
+  t.is(read('docs/bench.svg').match(/<line class="floor"/g)?.length, drawn.length + 1)
 })
 
 test('the README leads with the commands, then the race, a ten-line example and Install', (t) => {

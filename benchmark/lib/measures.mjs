@@ -26,8 +26,18 @@ export function format(unit, v) {
   throw new Error(`unknown unit: ${unit}`)
 }
 
-/** `≤ 1.2×`: the goal as written, without trailing zeros. */
-export const goalText = (m) => `${COMPARE[m.compare]} ${m.unit === 'ratio' ? `${number(m.goal, 2, 1)}×` : format(m.unit, m.goal)}`
+/**
+ * A measure shown for comparison only (the package against Node's own call,
+ * where a floor below both decides): no goal, neither met nor missed.
+ */
+export const hasGoal = (m) => m.goal !== null && m.goal !== undefined
+
+/** `≤ 1.2×`: the goal as written, without trailing zeros; `—` for none. */
+export const goalText = (m) =>
+  hasGoal(m) ? `${COMPARE[m.compare]} ${m.unit === 'ratio' ? `${number(m.goal, 2, 1)}×` : format(m.unit, m.goal)}` : '—'
+
+/** `met`, `missed`, or `for comparison` for a measure with no goal. */
+export const verdict = (m) => (hasGoal(m) ? (meets(m, m.median) ? 'met' : 'missed') : 'for comparison')
 
 export function meets(m, value) {
   if (m.compare === '<=') return value <= m.goal

@@ -1,15 +1,17 @@
 // results.json → docs/bench.svg: one bar per measure, on one shared scale:
 // a ratio measure as its median against its baseline, a measure in another
 // unit (bytes, ms, µs) against its goal, so that 1× is the goal there. The
-// range over the runs is a whisker, the goal a tick. A goal of 0 (no extra
-// thread) gives nothing to divide by: that measure is in the docs' table
-// alone.
+// range over the runs is a whisker, the goal a solid tick, the floor (the
+// least the same work can cost, where the bench measures it) a dashed one.
+// A measure shown for comparison only has no goal: a grey bar, its floor
+// marked. A goal of 0 (no extra thread) gives nothing to divide by: that
+// measure is in the docs' table alone.
 //
 // Self-contained (no fonts, images or scripts to fetch), on an opaque
 // panel that reads on light and dark pages alike, with darker colours when
 // the viewer prefers them.
 
-import { goalText, label, measured, meets, plain } from './measures.mjs'
+import { goalText, hasGoal, label, measured, plain, verdict } from './measures.mjs'
 
 const W = 760
 const PAD = 24
@@ -25,7 +27,9 @@ export const STYLE = `
   .met { fill: #1a7f37 }
   .missed { fill: #cf222e }
   .range { stroke: #1f2328 }
+  .shown { fill: #8c959f }
   .goal { stroke: #8250df; fill: #8250df }
+  .floor { stroke: #bc4c00; fill: #bc4c00 }
   @media (prefers-color-scheme: dark) {
     .panel { fill: #0d1117; stroke: #30363d }
     .text { fill: #e6edf3 }
@@ -35,7 +39,9 @@ export const STYLE = `
     .met { fill: #3fb950 }
     .missed { fill: #f85149 }
     .range { stroke: #e6edf3 }
+    .shown { fill: #6e7681 }
     .goal { stroke: #d2a8ff; fill: #d2a8ff }
+    .floor { stroke: #f0883e; fill: #f0883e }
   }`
 
 export const escape = (text) => text.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;')
@@ -49,18 +55,24 @@ function scale(top) {
   return { step, max: Math.ceil(top / step) * step }
 }
 
-/** A measure in another unit as a ratio to its goal; the label and the figures say which. */
+/** A measure in another unit as a ratio to its goal, its floor too; the label and the figures say which. */
 function toGoal(m) {
   const of = (v) => v / m.goal
-  return { ...m, unit: 'ratio', median: of(m.median), min: of(m.min), max: of(m.max), goal: 1, original: m }
+  const floor = m.floor && { ...m.floor, median: of(m.floor.median), min: of(m.floor.min), max: of(m.floor.max) }
+  return { ...m, unit: 'ratio', median: of(m.median), min: of(m.min), max: of(m.max), goal: 1, floor, original: m }
 }
+
+/** The floor's mark: a dashed tick with a triangle on top, pointing down at the bar. */
+const floorMark = (at, top, bottom) =>
+  `<path class="floor" d="M${n(at - 4)} ${top - 3}H${n(at + 4)}L${n(at)} ${top + 3}Z"/>` +
+  `<line class="floor" x1="${n(at)}" y1="${top + 3}" x2="${n(at)}" y2="${bottom}" stroke-width="2" stroke-dasharray="3 2"/>`
 
 export function renderChart(results) {
   const ratios = [
     ...results.measures.filter((m) => m.unit === 'ratio'),
-    ...results.measures.filter((m) => m.unit !== 'ratio' && m.goal > 0).map(toGoal),
+    ...results.measures.filter((m) => m.unit !== 'ratio' && hasGoal(m) && m.goal > 0).map(toGoal),
   ]
-  const { step, max } = scale(Math.max(1, ...ratios.flatMap((m) => [m.max, m.goal])) * 1.04)
+  const { step, max } = scale(Math.max(1, ...ratios.flatMap((m) => [m.max, m.goal ?? 0, m.floor?.median ?? 0])) * 1.04)
   const x = (v) => n(PAD + (Math.min(v, max) / max) * (W - 2 * PAD))
   const bottom = TOP + ratios.length * ROW
   const height = bottom + 84
@@ -74,16 +86,18 @@ export function renderChart(results) {
     `<rect class="panel" x="0.5" y="0.5" width="${W - 1}" height="${height - 1}" rx="8"/>`,
     text(PAD, 34, 'kill-target: each measure ÷ its baseline, or ÷ its goal (lower is better)', 'class="text" font-size="16" font-weight="bold"'),
   ]
-  // The legend: met, missed, goal, and the 1× line.
+  // The legend: met, missed, no goal, goal, floor, and the 1× line.
   let lx = PAD
   const legend = (mark, words) => {
     out.push(mark(lx), text(lx + 18, 60, words, 'class="muted" font-size="12"'))
     lx += 18 + words.length * 6.6 + 18
   }
   legend((at) => `<rect class="met" x="${at}" y="50" width="12" height="12" rx="2"/>`, 'goal met')
-  legend((at) => `<rect class="missed" x="${at}" y="50" width="12" height="12" rx="2"/>`, 'goal missed')
+  legend((at) => `<rect class="missed" x="${at}" y="50" width="12" height="12" rx="2"/>`, 'missed')
+  legend((at) => `<rect class="shown" x="${at}" y="50" width="12" height="12" rx="2"/>`, 'no goal')
   legend((at) => `<line class="goal" x1="${at + 6}" y1="48" x2="${at + 6}" y2="64" stroke-width="3"/>`, 'goal')
-  legend((at) => `<line class="one" x1="${at}" y1="56" x2="${at + 12}" y2="56"/>`, '1× = the baseline (or the goal)')
+  legend((at) => floorMark(at + 6, 48, 64), 'floor')
+  legend((at) => `<line class="one" x1="${at}" y1="56" x2="${at + 12}" y2="56"/>`, '1× = baseline (or goal)')
 
   const ticks = Array.from({ length: Math.round(max / step) + 1 }, (_, k) => k * step)
   for (const v of ticks) out.push(text(x(v), bottom + 16, `${Number(v.toFixed(2))}×`, 'class="muted" font-size="11" text-anchor="middle"'))
@@ -92,17 +106,20 @@ export function renderChart(results) {
     // Grid lines in the bar's band only, so that none crosses a label.
     const band = (v) => `M${x(v)} ${y + 18}V${i === ratios.length - 1 ? bottom : y + 42}`
     out.push(`<path class="grid" d="${ticks.map(band).join('')}"/>`, `<path class="one" d="${band(1)}"/>`)
-    const verdict = meets(m, m.median) ? 'met' : 'missed'
     const shown = m.original ?? m
+    // A measure with no goal gives its floor instead: where a goal would be.
+    const figures = hasGoal(m) ? `goal ${goalText(shown)}` : shown.floor ? `floor ${measured({ unit: shown.unit, ...shown.floor })}` : 'no goal'
     out.push(text(PAD, y + 14, m.original ? `${label(shown)} ÷ goal` : label(m), 'class="text"'))
-    out.push(text(W - PAD, y + 14, `${measured(shown)} · goal ${goalText(shown)}`, 'class="text" text-anchor="end"'))
+    out.push(text(W - PAD, y + 14, `${measured(shown)} · ${figures}`, 'class="text" text-anchor="end"'))
     // A value below 0 (idle CPU under its baseline) draws no bar.
-    out.push(`<rect class="${verdict}" x="${PAD}" y="${y + 22}" width="${Math.max(0, n(x(m.median) - PAD))}" height="16" rx="2"/>`)
+    const bar = hasGoal(m) ? verdict(m) : 'shown'
+    out.push(`<rect class="${bar}" x="${PAD}" y="${y + 22}" width="${Math.max(0, n(x(m.median) - PAD))}" height="16" rx="2"/>`)
     if (m.min !== m.max) {
       const [a, b] = [x(Math.max(0, m.min)), x(Math.max(0, m.max))]
       out.push(`<path class="range" d="M${a} ${y + 30}H${b}M${a} ${y + 25}V${y + 35}M${b} ${y + 25}V${y + 35}" stroke-width="1.5" fill="none"/>`)
     }
-    out.push(`<line class="goal" x1="${x(m.goal)}" y1="${y + 17}" x2="${x(m.goal)}" y2="${y + 43}" stroke-width="3"/>`)
+    if (hasGoal(m)) out.push(`<line class="goal" x1="${x(m.goal)}" y1="${y + 17}" x2="${x(m.goal)}" y2="${y + 43}" stroke-width="3"/>`)
+    if (m.floor) out.push(floorMark(x(m.floor.median), y + 20, y + 43))
   })
   const quick = results.quick ? ' · quick smoke pass: not meaningful' : ''
   out.push(text(PAD, height - 34, `${cpuModel} · ${cores} cores · Linux ${kernel} · Node ${node}`, 'class="muted" font-size="12"'))

@@ -1,7 +1,7 @@
 // results.json → the benchmark tables of docs/benchmarks.md, each between two
 // markers that `npm run bench -- --update-docs` rewrites and a test checks.
 
-import { goalText, measured, meets } from './measures.mjs'
+import { goalText, measured, verdict } from './measures.mjs'
 
 export const START = '<!-- bench:start -->'
 export const END = '<!-- bench:end -->'
@@ -23,11 +23,12 @@ export function renderTable(results) {
       `${results.quick ? ' (a quick smoke pass: not meaningful)' : ''}. ${machineLine(results)}` +
       `${results.runs > 1 ? ', their range in brackets' : ''}.`,
     '',
-    '| measure | against | goal | measured | |',
-    '|---|---|---:|---:|---|',
+    '| measure | against | floor | goal | measured | |',
+    '|---|---|---:|---:|---:|---|',
   ]
   for (const m of results.measures) {
-    lines.push(`| ${m.what} | ${m.baseline} | ${goalText(m)} | ${measured(m)} | ${meets(m, m.median) ? 'met' : 'missed'} |`)
+    const floor = m.floor ? measured({ unit: m.unit, ...m.floor }) : '—'
+    lines.push(`| ${m.what} | ${m.baseline} | ${floor} | ${goalText(m)} | ${measured(m)} | ${verdict(m)} |`)
   }
   return lines.join('\n')
 }

@@ -1,6 +1,7 @@
 // What results.json holds: the machine, the date, and each target of the
-// passes (see measures.mjs) and each step of the profile (profile.mjs),
-// with its min, median and max over them.
+// passes (see measures.mjs), with its floor where it has one, and each step
+// of the profile (profile.mjs), each value as its min, median and max over
+// them.
 
 // Pure (no harness import, whose exit hooks a reader of results.json does not want).
 const median = (sorted) => {
@@ -8,16 +9,25 @@ const median = (sorted) => {
   return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2
 }
 
-/** Each item of `key` in the passes, with its value's min, median and max over them. */
+/** Values as their min, median and max. */
+function spread(values) {
+  const sorted = [...values].sort((a, b) => a - b)
+  return { min: sorted[0], median: median(sorted), max: sorted.at(-1) }
+}
+
+/** Each item of `key` in the passes, with its value's (and its floor's) min, median and max over them. */
 function across(passes, key) {
-  return passes[0][key].map(({ value, met, ...item }, i) => {
+  return passes[0][key].map(({ value, met, floor, ...item }, i) => {
     const values = passes.map((pass) => pass[key][i])
     for (const other of values) {
       // Passes of one script measure the same things; anything else is a bug.
-      if (other.what !== item.what || other.baseline !== item.baseline) throw new Error(`passes differ in their ${key}`)
+      if (other.what !== item.what || other.baseline !== item.baseline || other.floor?.what !== floor?.what) {
+        throw new Error(`passes differ in their ${key}`)
+      }
     }
-    const sorted = values.map((v) => v.value).sort((a, b) => a - b)
-    return { ...item, min: sorted[0], median: median(sorted), max: sorted.at(-1) }
+    const summary = { ...item, ...spread(values.map((v) => v.value)) }
+    if (floor) summary.floor = { what: floor.what, ...spread(values.map((v) => v.floor.value)) }
+    return summary
   })
 }
 

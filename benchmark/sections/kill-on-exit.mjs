@@ -9,8 +9,10 @@
 // guardian and the program's keeper thread (which walks the trees every
 // 100 ms) use over 2 idle seconds, and the time from the program's SIGKILL
 // until the last armed process is gone, seen by a target on each opened
-// here beforehand. The floor for that last figure: the same number of
-// sleepers SIGKILLed from here through their targets.
+// here beforehand. Beside that last figure, in the printed report: the
+// same number of sleepers SIGKILLed from here through their targets (from
+// JavaScript, so not a floor: the guardian's, from native code, can be
+// quicker).
 
 import { spawn } from 'node:child_process'
 import { readdirSync, readFileSync } from 'node:fs'
@@ -95,7 +97,7 @@ async function programDeath(KillTarget, shape) {
   return { pss, idleCpuMs, ms }
 }
 
-/** The floor of programDeath's time: N SIGKILLs sent from here. */
+/** Beside programDeath's time: N SIGKILLs sent from here, through targets. */
 async function directKill(KillTarget, n) {
   const children = Array.from({ length: n }, sleeper)
   const targets = children.map((child) => KillTarget.fromChildProcess(child))
