@@ -280,8 +280,10 @@ export interface Capabilities {
   /**
    * `'libuv'`: waits are pidfds in the JavaScript thread's own event loop
    * (Node, Electron). `'thread'`: a helper thread watches them (Bun, Deno).
+   * `'timer'`: the portable backend polls each waited-on pid on the
+   * runtime's own timers.
    */
-  waitPath: 'libuv' | 'thread'
+  waitPath: 'libuv' | 'thread' | 'timer'
   /**
    * `target.killOnExit()` can keep its guarantee: there are pidfds, and
    * the guardian executable shipped beside the addon is there to start.

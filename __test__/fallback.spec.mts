@@ -24,7 +24,7 @@ test('capabilities() reports nothing and targets say they are not race-free', (t
   const { waitPath, backend, ...features } = capabilities()
   t.deepEqual(features, { pidfd: false, groupSignal: false, exitInfo: false, pidfdInfo: false, pidfs: false, killOnExit: false })
   t.is(backend, process.env.KILL_TARGET_PORTABLE === '1' ? 'portable' : 'native')
-  t.is(waitPath, process.env.KILL_TARGET_WAIT_THREAD ? 'thread' : 'libuv')
+  t.is(waitPath, process.env.KILL_TARGET_PORTABLE === '1' ? 'timer' : process.env.KILL_TARGET_WAIT_THREAD ? 'thread' : 'libuv')
   t.false(KillTarget.fromPid(process.pid).raceFree)
 })
 

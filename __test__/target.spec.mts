@@ -18,7 +18,7 @@ test('capabilities() reports the kernel features, the wait path and the backend,
   for (const value of Object.values(features)) t.is(typeof value, 'boolean')
   // The guardian is built beside the binding: only pidfds decide.
   t.is(caps.killOnExit, caps.pidfd)
-  t.is(waitPath, process.env.KILL_TARGET_WAIT_THREAD ? 'thread' : 'libuv')
+  t.is(waitPath, process.env.KILL_TARGET_PORTABLE === '1' ? 'timer' : process.env.KILL_TARGET_WAIT_THREAD ? 'thread' : 'libuv')
   t.is(KillTarget.fromPid(process.pid).raceFree, caps.pidfd)
   t.deepEqual(capabilities(), caps, 'decided once')
   // seccomp.spec runs this suite under a filter that denies pidfd calls.

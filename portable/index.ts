@@ -739,7 +739,7 @@ export function capabilities(): Declared.Capabilities {
     exitInfo: false,
     pidfdInfo: false,
     pidfs: false,
-    waitPath: 'timer' as Declared.Capabilities['waitPath'],
+    waitPath: 'timer',
     killOnExit: false,
     backend: 'portable',
   }

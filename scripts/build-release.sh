@@ -21,7 +21,7 @@ esac
 zig_bin=$(bash "$ROOT/scripts/zig.sh")
 cd "$ROOT"
 [[ -x node_modules/.bin/napi ]] || npm ci --no-audit --no-fund
-# index.js / index.d.ts are `npm run build`'s, committed: --no-js and a
+# binding.js / index.d.ts are `npm run build`'s, committed: --no-js and a
 # throw-away --dts leave them alone. Its own target dir, so the plain and the
 # zig-linked builds do not invalidate each other's caches.
 PATH="$zig_bin:$PATH" ./node_modules/.bin/napi build --platform --release \

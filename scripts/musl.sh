@@ -212,7 +212,7 @@ phase_suite() {
 
 # musl_view ARCH CMD...: CMD in a mount namespace of its own whose
 # /usr/bin/ldd is a musl system's (Alpine's is this one-line script). The
-# loader napi generates (index.js) decides musl or glibc from that file
+# loader napi generates (binding.js) decides musl or glibc from that file
 # first, so on a glibc host a musl Node would otherwise load the glibc
 # binding, which cannot load in it. Everything else is the host's.
 musl_view() {

@@ -27,7 +27,9 @@ pub struct Capabilities {
   pub pidfs: bool,
   /// `'libuv'`: waits are pidfds in the JavaScript thread's own event loop
   /// (Node, Electron). `'thread'`: a helper thread watches them (Bun, Deno).
-  #[napi(ts_type = "'libuv' | 'thread'")]
+  /// `'timer'`: the portable backend polls each waited-on pid on the
+  /// runtime's own timers.
+  #[napi(ts_type = "'libuv' | 'thread' | 'timer'")]
   pub wait_path: String,
   /// `target.killOnExit()` can keep its guarantee: there are pidfds, and
   /// the guardian executable shipped beside the addon is there to start.
