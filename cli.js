@@ -640,8 +640,8 @@ function timeout(argv) {
       // However timeout ends, what is left gets the timeout signal (as
       // GNU's PR_SET_PDEATHSIG gives it to the command), then SIGKILL.
       const signal = ['STOP', 'CONT', 'TSTP', 'TTIN', 'TTOU'].includes(signalName(options.signal)) || options.signal === 0 ? KILL : options.signal
+      root.killOnExit({ signal, forceKillAfterDelay: ORPHAN_GRACE_MS, tree: !options.foreground })
       armed = { signal, forceKillAfterDelay: ORPHAN_GRACE_MS }
-      root.killOnExit({ ...armed, tree: !options.foreground })
     } catch {
       // No guardian here (capabilities().killOnExit is false): the command
       // runs, as GNU's does, without the guarantee.

@@ -78,7 +78,7 @@ async function stderrOf(child: ChildProcess): Promise<string> {
   return text
 }
 
-testUnless([noGuardian], 'at the limit the whole tree goes, new sessions and a member ignoring SIGTERM included: status 124', async (t) => {
+testUnless([], 'at the limit the whole tree goes, new sessions and a member ignoring SIGTERM included: status 124', async (t) => {
   const child = timeout(t, [LIMIT, process.execPath, TREE])
   const tree = await members(t, child)
   alarm(child)
@@ -86,7 +86,7 @@ testUnless([noGuardian], 'at the limit the whole tree goes, new sessions and a m
   t.deepEqual(await survivors(tree, 5000), [], 'nothing is left')
 })
 
-testUnless([noGuardian], '-k: a command that ignores SIGTERM is killed after the grace, with its tree: status 137', async (t) => {
+testUnless([], '-k: a command that ignores SIGTERM is killed after the grace, with its tree: status 137', async (t) => {
   const child = timeout(t, ['-k', '0.5', LIMIT, process.execPath, TREE, '--ignore-term'])
   const tree = await members(t, child)
   alarm(child)
@@ -125,7 +125,7 @@ async function interrupted(t: ExecutionContext, signal: NodeJS.Signals, group: b
   return { status: await exitOf(child), tree }
 }
 
-testUnless([noGuardian], "Ctrl-C (SIGINT to the foreground group): everything stops, and timeout ends as GNU's does", async (t) => {
+testUnless([], "Ctrl-C (SIGINT to the foreground group): everything stops, and timeout ends as GNU's does", async (t) => {
   const ours = await interrupted(t, 'SIGINT', true)
   t.deepEqual(await survivors(ours.tree, 5000), [], 'nothing is left')
   // GNU's timeout re-raises the signal that ended the command: it dies of SIGINT.
@@ -134,7 +134,7 @@ testUnless([noGuardian], "Ctrl-C (SIGINT to the foreground group): everything st
   t.deepEqual(ours.status, expected)
 })
 
-testUnless([noGuardian], 'SIGTERM and SIGHUP sent to timeout go on to the whole tree; timeout ends by the same signal', async (t) => {
+testUnless([], 'SIGTERM and SIGHUP sent to timeout go on to the whole tree; timeout ends by the same signal', async (t) => {
   for (const signal of ['SIGTERM', 'SIGHUP'] as const) {
     const ours = await interrupted(t, signal, false)
     t.deepEqual(ours.status, [null, signal], signal)
