@@ -60,6 +60,7 @@ const { scale } = await import('./sections/scale.mjs')
 const { terminate } = await import('./sections/terminate.mjs')
 const { tree } = await import('./sections/tree.mjs')
 const { killOnExit } = await import('./sections/kill-on-exit.mjs')
+const { timeout } = await import('./sections/timeout.mjs')
 
 const QUICK = process.argv.includes('--quick') || process.env.BENCH_QUICK === '1'
 const setting = (name, full, quick) => {
@@ -105,6 +106,8 @@ progress('tree: a 100-process tree, terminate({ tree: true }) against tree-kill'
 results.tree = await tree(context)
 progress('killOnExit: arming, and programs of armed sleepers killed')
 results.killOnExit = await killOnExit(context)
+progress('timeout: kill-target timeout against GNU timeout')
+results.timeout = await timeout(context)
 results.seconds = elapsed()
 results.failures = failures
 results.targets = assess(results)

@@ -122,6 +122,14 @@ export function report(results) {
     `  program SIGKILL → the armed gone: ${k.deathMs.flat.toFixed(1)} ms for ${k.armed} sleepers, ${k.deathMs.trees.toFixed(1)} ms for 10 trees of 10 · ` +
       `${k.armed} SIGKILLs sent from here: ${k.deathMs.floor.toFixed(1)} ms`,
   )
+  const bound = results.timeout
+  if (bound) {
+    const ms = (v) => (v === null ? 'n/a' : `${v.toFixed(1)} ms`)
+    line(
+      `timeout 10 true, over true: kill-target ${ms(bound.oursAddedMs)} (Node's startup alone ${ms(bound.nodeStartupMs)}) · GNU ${ms(bound.gnuAddedMs)} · ` +
+        `tree of ${bound.tree.members}, limit to last exit: kill-target ${ms(bound.tree.oursMs)}, ${bound.tree.oursEscapees} left · GNU ${ms(bound.tree.gnuMs)}, ${bound.tree.gnuEscapees ?? 'n/a'} left`,
+    )
+  }
   line()
   line('targets')
   for (const a of assess(results)) {
