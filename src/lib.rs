@@ -55,11 +55,16 @@ mod layers {
       .position(|layer| layer.contains(&module))
   }
 
-  /// Every `crate::<module>` path in `text`.
+  /// Every `crate::<module>` path in `text`, outside comments.
   fn imports(text: &str) -> Vec<&str> {
     text
-      .match_indices("crate::")
-      .map(|(at, found)| &text[at + found.len()..])
+      .lines()
+      .filter(|line| !line.trim_start().starts_with("//"))
+      .flat_map(|line| {
+        line
+          .match_indices("crate::")
+          .map(move |(at, _)| &line[at + 7..])
+      })
       .map(|rest| {
         rest
           .split(|c: char| !c.is_ascii_alphanumeric() && c != '_')
