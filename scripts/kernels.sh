@@ -329,10 +329,10 @@ phase_initramfs() {
 
   cp "$node" "$rootfs/usr/bin/node"
 
-  # The package as the tests load it (the generated loader picks the .node
-  # next to it), the tests, the example module the race tests import, and
-  # the node_modules ava and its --import need.
-  cp "$ROOT/index.js" "$ROOT/package.json" "$ARTIFACT" "$GUARDIAN" "$rootfs/pkg/"
+  # The package as the tests load it (the entry, and the generated loader
+  # that picks the .node next to it), the tests, the example module the race
+  # tests import, and the node_modules ava and its --import need.
+  cp "$ROOT/index.js" "$ROOT/binding.js" "$ROOT/package.json" "$ARTIFACT" "$GUARDIAN" "$rootfs/pkg/"
   cp -r "$ROOT/__test__" "$ROOT/examples" "$rootfs/pkg/"
   local -a modules
   mapfile -t modules < <(test_modules)
