@@ -461,6 +461,8 @@ expected_capabilities() {
   done
   # killOnExit needs pidfds alone (and the guardian, copied beside the binding).
   if at_least "$1" 5.3; then json+=',"waitPath":"libuv","killOnExit":true'; else json+=',"waitPath":"libuv","killOnExit":false'; fi
+  # The VMs load the native binding, never the portable backend.
+  json+=',"backend":"native"'
   printf '{%s}' "${json#,}"
 }
 
