@@ -19,7 +19,7 @@ import test, { type ExecutionContext } from 'ava'
 
 import { KillTarget } from '../index.js'
 import { probePidNamespaces } from '../examples/pid-reuse.mjs'
-import { carrying, delay, exitOf, testUnless, underEmulation, withoutPidfd } from './helpers.mts'
+import { carrying, delay, exitOf, killAll, testUnless, underEmulation, withoutPidfd } from './helpers.mts'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 const FIXTURES = fileURLToPath(new URL('fixtures/bundle/', import.meta.url))
@@ -78,15 +78,7 @@ test.after.always(() => {
 async function run(t: ExecutionContext, bundle: string, path: string) {
   const marker = `${process.pid}-${Date.now()}-${Math.random()}`
   const left = () => carrying('KILL_TARGET_BUNDLE', marker)
-  t.teardown(() => {
-    for (const pid of left()) {
-      try {
-        KillTarget.fromPid(pid).signal('SIGKILL')
-      } catch {
-        // gone since the listing
-      }
-    }
-  })
+  t.teardown(() => killAll(left()))
   const child = spawn(process.execPath, [bundle], { env: { PATH: path, KILL_TARGET_BUNDLE: marker }, stdio: ['ignore', 'pipe', 'pipe'] })
   let stdout = ''
   let stderr = ''

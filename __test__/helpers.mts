@@ -113,6 +113,18 @@ export function pidfdsOn(pid: number): number {
 
 export const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
 
+/** SIGKILL to each of `pids` through a target opened now: one gone since the listing is skipped. */
+export function killAll(pids: number[]) {
+  for (const pid of pids) {
+    try {
+      using target = KillTarget.fromPid(pid)
+      target.signal('SIGKILL')
+    } catch {
+      // gone since the listing
+    }
+  }
+}
+
 /** Until `done()`, for at most `ms`: a bound on a wait, not a measurement. */
 export async function until(done: () => boolean, ms = 10_000): Promise<boolean> {
   for (const deadline = Date.now() + ms; Date.now() < deadline; await delay(20)) {
@@ -252,15 +264,7 @@ export async function stopOwnTree(t: ExecutionContext, how: 'terminate' | 'tree-
   const [script, members] = whose === 'self' ? [`exec ${program}`, 4] : [`${program}; sleep 60`, 5]
   const root = shell(t, script, { env: { ...process.env, KILL_TARGET_OWN_TREE: marker }, stdio: ['pipe', 'ignore', 'inherit'] })
   const left = () => carrying('KILL_TARGET_OWN_TREE', marker)
-  t.teardown(() => {
-    for (const pid of left()) {
-      try {
-        KillTarget.fromPid(pid).signal('SIGKILL')
-      } catch {
-        // gone since the listing
-      }
-    }
-  })
+  t.teardown(() => killAll(left()))
   for (const deadline = Date.now() + 60_000; Date.now() < deadline && left().length < members; ) await delay(10)
   root.stdin!.write('go\n')
   const ended = await Promise.race([exitOf(root), delay(20_000).then(() => 'still running after 20 s (stopped itself?)')])
@@ -325,14 +329,7 @@ export function program(t: ExecutionContext, script: string, options: ProgramOpt
   const lines = createInterface({ input: child.stdout! })[Symbol.asyncIterator]()
   t.teardown(() => {
     child.kill('SIGKILL')
-    for (const pid of carrying('KT_MARK', mark)) {
-      try {
-        using target = KillTarget.fromPid(pid)
-        target.signal('SIGKILL')
-      } catch {
-        // gone since the listing
-      }
-    }
+    killAll(carrying('KT_MARK', mark))
   })
   return {
     child,

@@ -22,7 +22,7 @@ import test, { type ExecutionContext } from 'ava'
 
 import { KillTarget } from '../index.js'
 import { probePidNamespaces } from '../examples/pid-reuse.mjs'
-import { carrying, delay, exitOf, testUnless, underEmulation, withoutPidfd } from './helpers.mts'
+import { carrying, delay, exitOf, killAll, testUnless, underEmulation, withoutPidfd } from './helpers.mts'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 const FIXTURES = fileURLToPath(new URL('fixtures/start-server-and-test/', import.meta.url))
@@ -104,15 +104,7 @@ async function startServerAndTest(t: ExecutionContext, mode: 'pass' | 'fail' | '
 
   const marker = `${process.pid}-${mode}-${Date.now()}`
   const alive = () => carrying('KILL_TARGET_SSAT', marker)
-  t.teardown(() => {
-    for (const pid of alive()) {
-      try {
-        KillTarget.fromPid(pid).signal('SIGKILL')
-      } catch {
-        // gone since the listing
-      }
-    }
-  })
+  t.teardown(() => killAll(alive()))
   const url = `http://127.0.0.1:${await freePort()}`
   const run = spawn(
     process.execPath,

@@ -13,7 +13,7 @@ import test, { type ExecutionContext } from 'ava'
 
 import { KillTarget, capabilities } from '../index.js'
 import { probePidNamespaces, runInPidNamespace } from '../examples/pid-reuse.mjs'
-import { carrying, delay, exitOf, scaled, shell, sleeper, standIn, stopOwnTree, testUnless, underEmulation, withoutPidfd } from './helpers.mts'
+import { carrying, delay, exitOf, killAll, scaled, shell, sleeper, standIn, stopOwnTree, testUnless, underEmulation, withoutPidfd } from './helpers.mts'
 
 const COMPAT = standIn()
 const treeKill = createRequire(import.meta.url)(COMPAT) as typeof import('../compat/tree-kill/index.js')
@@ -117,15 +117,7 @@ testUnless(
     // session. The caller runs as nobody.
     const marker = randomUUID()
     const members = () => carrying('KILL_TARGET_EPERM', marker)
-    t.teardown(() => {
-      for (const pid of members()) {
-        try {
-          KillTarget.fromPid(pid).signal('SIGKILL')
-        } catch {
-          // gone since the listing
-        }
-      }
-    })
+    t.teardown(() => killAll(members()))
     const nobody = ['--reuid=65534', '--regid=65534', '--clear-groups']
     const root = shell(t, `sleep 60 & setpriv ${nobody.join(' ')} sh -c 'sleep 60 & setsid sleep 60 & wait' & wait`, {
       env: { ...process.env, KILL_TARGET_EPERM: marker },
