@@ -2,15 +2,14 @@
 // guardian, escalations that wait, options changed, the descriptor limit on
 // either side, and an exec of the program. Each program is a fresh Node
 // (helpers' program()), and what is left is found by its mark.
-import { execFileSync, spawnSync } from 'node:child_process'
+import { execFileSync, spawnSync, type SpawnSyncReturns } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
-
 import { capabilities } from '../index.js'
-import { cpuTicks, delay, guardianOf, heldBy, program, stateOf, testUnless, until } from './helpers.mts'
+import { cpuTicks, delay, exitOf, guardianOf, heldBy, program, stateOf, testUnless, until } from './helpers.mts'
 
 const unsupported = [capabilities().killOnExit ? null : 'capabilities().killOnExit is false here']
 
@@ -106,22 +105,31 @@ testUnless(unsupported, 'killOnExit({ tree: false }) after { tree: true } lets t
   t.is(run.left('-member').length, 1, 'the member let go lives')
 })
 
-/** Builds fixtures/emfile-pidfd.c; the reason it cannot work here, or its path. */
-function buildShim(): { reason: string } | { path: string } {
-  if (spawnSync('cc', ['--version']).error) return { reason: 'no C compiler (cc) to build fixtures/emfile-pidfd.c' }
-  const dir = mkdtempSync(join(tmpdir(), 'emfile-pidfd-'))
+const INDEX = JSON.stringify(fileURLToPath(new URL('../index.js', import.meta.url)))
+
+/**
+ * Builds the LD_PRELOAD shim fixtures/`name`.c and tries it with `probe`,
+ * a script Node runs with the shim and `env`: the reason it cannot work
+ * here, or its path.
+ */
+function buildShim(name: string, probe: { script: string; env: Record<string, string>; works: (run: SpawnSyncReturns<string>) => boolean }): { reason: string } | { path: string } {
+  if (spawnSync('cc', ['--version']).error) return { reason: `no C compiler (cc) to build fixtures/${name}.c` }
+  const dir = mkdtempSync(join(tmpdir(), `${name}-`))
   process.on('exit', () => rmSync(dir, { recursive: true, force: true }))
-  const path = join(dir, 'emfile-pidfd.so')
+  const path = join(dir, `${name}.so`)
   // A shim that does not compile is a failure, not a reason to skip.
-  execFileSync('cc', ['-O2', '-Wall', '-Werror', '-shared', '-fPIC', '-o', path, fileURLToPath(new URL('fixtures/emfile-pidfd.c', import.meta.url)), '-ldl'])
-  const probe = spawnSync(process.execPath, ['-e', `console.log(require(${JSON.stringify(fileURLToPath(new URL('../index.js', import.meta.url)))}).KillTarget.fromPid(process.pid).raceFree)`], {
-    encoding: 'utf8',
-    env: { ...process.env, LD_PRELOAD: path, EMFILE_PIDFD_WHILE: path },
-  })
-  return probe.stdout.trim() === 'false' ? { path } : { reason: `the LD_PRELOAD shim does not reach pidfd_open in this Node (${probe.stdout.trim() || probe.stderr.trim()})` }
+  execFileSync('cc', ['-O2', '-Wall', '-Werror', '-shared', '-fPIC', '-o', path, fileURLToPath(new URL(`fixtures/${name}.c`, import.meta.url)), '-ldl'])
+  const run = spawnSync(process.execPath, ['-e', probe.script], { encoding: 'utf8', env: { ...process.env, ...probe.env, LD_PRELOAD: path } })
+  return probe.works(run) ? { path } : { reason: `the LD_PRELOAD shim ${name}.so does not reach this Node's libc (${run.stdout.trim() || run.stderr.trim()})` }
 }
 
-const shim = capabilities().killOnExit ? buildShim() : { reason: 'unused' }
+const shim = capabilities().killOnExit
+  ? buildShim('emfile-pidfd', {
+    script: `console.log(require(${INDEX}).KillTarget.fromPid(process.pid).raceFree)`,
+    env: { EMFILE_PIDFD_WHILE: '/' },
+    works: (run) => run.stdout.trim() === 'false',
+  })
+  : { reason: 'unused' }
 
 testUnless([...unsupported, 'reason' in shim ? shim.reason : null], 'a member found while pidfd_open fails (EMFILE) is not held by number, and Node does not abort; once it succeeds the member is held', async (t) => {
   const flag = join(tmpdir(), `emfile-pidfd-${process.pid}-${Math.random()}`)
@@ -204,3 +212,25 @@ testUnless(
     t.is(stateOf(run.child.pid!), 'S', 'the program, exec\'d, goes on')
   },
 )
+
+const unread = capabilities().killOnExit
+  ? buildShim('unread-answer', {
+    script: `require(${INDEX}).KillTarget.fromPid(process.pid).killOnExit(); console.log('lived')`,
+    env: { UNREAD_ANSWER_AT: '1' },
+    works: (run) => run.signal === 'SIGKILL',
+  })
+  : { reason: 'unused' }
+
+testUnless([...unsupported, 'reason' in unread ? unread.reason : null], 'a program that dies inside killOnExit(), the guardian\'s answer unread, still has what the guardian holds killed', async (t) => {
+  const run = program(
+    t,
+    `// Answer 1 is the guardian's to the program's own pidfd; the shim
+    // kills the program at answer 2, which says the guardian holds the child.
+    KillTarget.fromChildProcess(spawn('sleep', ['60'], { stdio: 'ignore' })).killOnExit()
+    report('lived')`,
+    { env: { LD_PRELOAD: 'path' in unread ? unread.path : '', UNREAD_ANSWER_AT: '2' } },
+  )
+  const [, signal] = await exitOf(run.child)
+  t.is(signal, 'SIGKILL', run.errors())
+  t.true(await until(() => run.left().length === 0), `left: ${run.left()}`)
+})

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use kill_target_guardian::syscall::pidfd_send_signal;
 use kill_target_guardian::{Message, Options, Reply};
 use nix::errno::Errno;
+use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sys::epoll::{Epoll, EpollCreateFlags, EpollEvent, EpollFlags, EpollTimeout};
 use nix::sys::socket::{recvmsg, sendmsg, ControlMessageOwned, MsgFlags};
 
@@ -90,7 +91,11 @@ impl Held {
         let received =
           match recvmsg::<()>(self.socket.as_raw_fd(), &mut iov, Some(&mut space), flags) {
             Err(Errno::EAGAIN) => return Ok(true),
-            Err(Errno::EINTR) => continue,
+            // ECONNRESET: the program's end was closed with an answer
+            // still unread in it, as when the program dies inside a call.
+            // The kernel reports that once, before what is queued here:
+            // read on to the EOF, taking what it sent before it died.
+            Err(Errno::EINTR | Errno::ECONNRESET) => continue,
             received => received?,
           };
         // Truncated (MSG_CTRUNC, which nix reports as ENOBUFS): the kernel
@@ -122,6 +127,15 @@ impl Held {
       };
       self.answer(reply)?;
     }
+  }
+
+  /// Whether the program has ended (its pidfd readable), for a guardian
+  /// that can no longer read its socket.
+  pub fn program_ended(&self) -> bool {
+    self.program.as_ref().is_some_and(|program| {
+      let mut fds = [PollFd::new(program.as_fd(), PollFlags::POLLIN)];
+      !matches!(poll(&mut fds, PollTimeout::ZERO), Ok(0))
+    })
   }
 
   /// Tells the program how its message went.

@@ -29,7 +29,10 @@ fn main() -> ExitCode {
   let Ok(mut held) = Held::new(sys::take_socket()) else {
     return ExitCode::FAILURE;
   };
-  if held.until_the_program_ends().is_err() {
+  // A guardian that cannot go on (no memory for a message) while the
+  // program lives exits, and the program starts another and tells it
+  // everything; one whose program has ended kills, whatever failed.
+  if held.until_the_program_ends().is_err() && !held.program_ended() {
     return ExitCode::FAILURE;
   }
   held.kill_all();
