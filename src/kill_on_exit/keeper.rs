@@ -416,7 +416,8 @@ impl Keeper {
       // rest is tried again next time.
       let _ = tree::grow(&arming.root, &mut arming.members, false, listings);
       for member in &arming.members[before..] {
-        // Another user's: walked through, not handed over.
+        // Another user's (EPERM), or one the kernel will not say we may
+        // signal: walked through, not handed over. An exit is `Ok(false)`.
         if member.signal(Signal::EXISTS).is_err() {
           if let Some(pidfd) = member.pidfd() {
             arming.foreign.insert(pidfd.as_raw_fd());
