@@ -6,6 +6,7 @@
 // Run as root, each case drops to `nobody` through setpriv (util-linux).
 import { spawn, spawnSync } from 'node:child_process'
 import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
 
 import test, { type ExecutionContext } from 'ava'
 
@@ -14,7 +15,10 @@ import { carrying, delay, exitOf, guardianOf, heldBy, program, running, testUnle
 
 const NOBODY = 65534
 const notRoot = process.getuid?.() === 0 ? null : 'needs root, to start processes of two users'
-const noSetpriv = spawnSync('setpriv', ['--version']).status === 0 ? null : 'setpriv (util-linux) is not installed'
+// By its path: a shell may run an applet of its own by the name (busybox's
+// setpriv takes none of util-linux's options).
+const setpriv = (process.env.PATH ?? '').split(':').map((dir) => join(dir, 'setpriv')).find((path) => spawnSync(path, ['--version']).status === 0)
+const noSetpriv = setpriv ? null : 'setpriv (util-linux) is not installed'
 const noKillOnExit = capabilities().killOnExit ? null : 'capabilities().killOnExit is false here'
 const asRoot = [notRoot, noSetpriv]
 
@@ -78,7 +82,7 @@ testUnless([...asRoot, noKillOnExit], 'an unprivileged program cannot arm anothe
  */
 async function mixedTree(t: ExecutionContext) {
   const mark = `foreign-${process.pid}-${Math.random()}`
-  const drop = `setpriv --reuid=${NOBODY} --regid=${NOBODY} --clear-groups`
+  const drop = `${setpriv} --reuid=${NOBODY} --regid=${NOBODY} --clear-groups`
   const child = spawn('sh', ['-c', `(${drop} sleep 60 & exec sleep 60) & exec ${drop} sleep 60`], {
     stdio: 'ignore',
     env: { ...process.env, KT_MARK: mark },

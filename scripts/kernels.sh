@@ -99,7 +99,7 @@ APT_PACKAGES=(qemu-system-x86 cpio util-linux debian-archive-keyring)
 # seccomp skips in the VMs (no C compiler for its launcher): it imitates
 # older kernels, and these are older kernels.
 # KERNELS_SPECS="NAME..." (e.g. KERNELS_SPECS=reuse) runs those instead.
-VM_SPECS=(target wait errors fallback race seccomp tree identity kill-on-exit)
+VM_SPECS=(target wait errors fallback race seccomp tree identity kill-on-exit kill-on-exit-hostile foreign timeout)
 
 # Per kernel VM: the phase's limit, and the part of it the suite gets inside
 # the VM (the rest covers boot and poweroff), so a hung test still ends in a
@@ -323,17 +323,22 @@ phase_initramfs() {
   for applet in $("$CACHE/busybox" --list); do
     [[ $applet == busybox ]] || ln -s busybox "$rootfs/bin/$applet"
   done
-  # ...but util-linux's unshare (examples/pid-reuse.mjs needs --fork).
+  # ...but util-linux's unshare (examples/pid-reuse.mjs needs --fork), and
+  # its setpriv and prlimit, which busybox lacks (foreign.spec drops to
+  # another uid, kill-on-exit-hostile.spec lowers the guardian's limit).
   rm "$rootfs/bin/unshare"
-  cp "$(command -v unshare)" "$rootfs/usr/bin/unshare"
+  local tool
+  for tool in unshare setpriv prlimit; do
+    cp "$(command -v "$tool")" "$rootfs/usr/bin/$tool"
+  done
 
   cp "$node" "$rootfs/usr/bin/node"
 
   # The package as the tests load it (the entry, and the generated loader
   # that picks the .node next to it), the tests, the example module the race
   # tests import, and the node_modules ava and its --import need.
-  cp "$ROOT/index.js" "$ROOT/binding.js" "$ROOT/package.json" "$ARTIFACT" "$GUARDIAN" "$rootfs/pkg/"
-  cp -r "$ROOT/__test__" "$ROOT/examples" "$rootfs/pkg/"
+  cp "$ROOT/index.js" "$ROOT/binding.js" "$ROOT/cli.js" "$ROOT/package.json" "$ARTIFACT" "$GUARDIAN" "$rootfs/pkg/"
+  cp -r "$ROOT/__test__" "$ROOT/examples" "$ROOT/compat" "$rootfs/pkg/"
   local -a modules
   mapfile -t modules < <(test_modules)
   ((${#modules[@]} > 0)) || die "no test modules found in node_modules"
@@ -346,7 +351,7 @@ phase_initramfs() {
   # binding needs libgcc_s, for one).
   local -a addons
   mapfile -t addons < <(find "$rootfs/pkg" -name '*.node' -type f)
-  copy_libs "$rootfs" "$node" "$rootfs/usr/bin/unshare" "${addons[@]}"
+  copy_libs "$rootfs" "$node" "$rootfs"/usr/bin/{unshare,setpriv,prlimit} "${addons[@]}"
 
   # The spec files ava runs there, relative to the package.
   local name selected=() names
