@@ -130,11 +130,12 @@ impl Held {
   }
 
   /// Whether the program has ended (its pidfd readable), for a guardian
-  /// that can no longer read its socket.
+  /// that can no longer read its socket. Only a readable pidfd says so: a
+  /// guardian that kills while the program lives does the worse harm.
   pub fn program_ended(&self) -> bool {
     self.program.as_ref().is_some_and(|program| {
       let mut fds = [PollFd::new(program.as_fd(), PollFlags::POLLIN)];
-      !matches!(poll(&mut fds, PollTimeout::ZERO), Ok(0))
+      matches!(poll(&mut fds, PollTimeout::ZERO), Ok(ready) if ready > 0)
     })
   }
 
