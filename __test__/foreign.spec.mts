@@ -4,28 +4,19 @@
 // privileges; and a tree walked by an unprivileged caller may hold a
 // member it may not signal, which must not blind the walk to the rest.
 // Run as root, each case drops to `nobody` through setpriv (util-linux).
-import { spawn, spawnSync } from 'node:child_process'
+import { spawn } from 'node:child_process'
 import { readFileSync } from 'node:fs'
-import { join } from 'node:path'
 
 import test, { type ExecutionContext } from 'ava'
 
 import { KillTarget, capabilities } from '../index.js'
-import { carrying, delay, exitOf, guardianOf, heldBy, program, running, testUnless, until } from './helpers.mts'
+import { asUser, carrying, delay, exitOf, guardianOf, heldBy, program, running, setpriv, testUnless, uidOf, until } from './helpers.mts'
 
 const NOBODY = 65534
 const notRoot = process.getuid?.() === 0 ? null : 'needs root, to start processes of two users'
-// By its path: a shell may run an applet of its own by the name (busybox's
-// setpriv takes none of util-linux's options).
-const setpriv = (process.env.PATH ?? '').split(':').map((dir) => join(dir, 'setpriv')).find((path) => spawnSync(path, ['--version']).status === 0)
-const noSetpriv = setpriv ? null : 'setpriv (util-linux) is not installed'
+const noSetpriv = setpriv() ? null : 'setpriv (util-linux) is not installed'
 const noKillOnExit = capabilities().killOnExit ? null : 'capabilities().killOnExit is false here'
 const asRoot = [notRoot, noSetpriv]
-
-/** The uid a process runs as (its real uid). */
-function uidOf(pid: number): number {
-  return Number(/\nUid:\t(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1])
-}
 
 /** A root-owned `sleep`, not in any tree of the programs; killed when the test ends. */
 function victim(t: ExecutionContext): number {
@@ -82,7 +73,7 @@ testUnless([...asRoot, noKillOnExit], 'an unprivileged program cannot arm anothe
  */
 async function mixedTree(t: ExecutionContext) {
   const mark = `foreign-${process.pid}-${Math.random()}`
-  const drop = `${setpriv} --reuid=${NOBODY} --regid=${NOBODY} --clear-groups`
+  const drop = asUser(NOBODY).join(' ')
   const child = spawn('sh', ['-c', `(${drop} sleep 60 & exec sleep 60) & exec ${drop} sleep 60`], {
     stdio: 'ignore',
     env: { ...process.env, KT_MARK: mark },
@@ -100,7 +91,8 @@ async function mixedTree(t: ExecutionContext) {
     }
     root.close()
   })
-  const uids = () => left().map(uidOf).sort((a, b) => a - b)
+  // -1: gone since the listing.
+  const uids = () => left().map((pid) => uidOf(pid) ?? -1).sort((a, b) => a - b)
   t.true(await until(() => uids().join() === `0,${NOBODY},${NOBODY}`), `uids ${uids()}`)
   const [foreign] = left().filter((pid) => uidOf(pid) === 0)
   return { root: child.pid!, foreign, left }

@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto'
 import { mkdirSync, readdirSync, readFileSync, symlinkSync } from 'node:fs'
 import { once } from 'node:events'
 import { createInterface } from 'node:readline'
+import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 import test, { type ExecutionContext } from 'ava'
@@ -290,6 +291,32 @@ export function standIn(): string {
   return compat
 }
 
+let setprivPath: string | null | undefined
+
+/**
+ * util-linux's setpriv, by its path (looked up once), or null where there
+ * is none: by the name, a shell may run an applet of its own instead, and
+ * busybox's setpriv takes none of util-linux's options.
+ */
+export function setpriv(): string | null {
+  setprivPath ??= (process.env.PATH ?? '').split(':').map((dir) => join(dir, 'setpriv')).find((path) => spawnSync(path, ['--version']).status === 0) ?? null
+  return setprivPath
+}
+
+/** The command line that runs what follows it as `uid`, with that gid and no other groups. */
+export function asUser(uid: number): string[] {
+  return [setpriv() ?? 'setpriv', `--reuid=${uid}`, `--regid=${uid}`, '--clear-groups']
+}
+
+/** The real uid of a process, or null once it is gone. */
+export function uidOf(pid: number): number | null {
+  try {
+    return Number(/^Uid:\t(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1])
+  } catch {
+    return null
+  }
+}
+
 export interface ProgramOptions {
   /** Run as this uid (and gid), through `setpriv`. */
   uid?: number
@@ -315,7 +342,7 @@ export function program(t: ExecutionContext, script: string, options: ProgramOpt
     const report = (value) => process.stdout.write(JSON.stringify(value) + '\\n')\n`
   let argv = [process.execPath, '--input-type=module', '-e', prelude + script]
   if (options.uid !== undefined) {
-    argv = ['setpriv', `--reuid=${options.uid}`, `--regid=${options.uid}`, '--clear-groups', ...argv]
+    argv = [...asUser(options.uid), ...argv]
   }
   if (options.descriptors !== undefined) {
     argv = ['sh', '-c', `ulimit -n ${options.descriptors} && exec "$@"`, 'sh', ...argv]

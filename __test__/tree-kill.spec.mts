@@ -13,7 +13,7 @@ import test, { type ExecutionContext } from 'ava'
 
 import { KillTarget, capabilities } from '../index.js'
 import { probePidNamespaces, runInPidNamespace } from '../examples/pid-reuse.mjs'
-import { carrying, delay, exitOf, killAll, scaled, shell, sleeper, standIn, stopOwnTree, testUnless, underEmulation, withoutPidfd } from './helpers.mts'
+import { asUser, carrying, delay, exitOf, killAll, scaled, setpriv, shell, sleeper, standIn, stopOwnTree, testUnless, uidOf, underEmulation, withoutPidfd } from './helpers.mts'
 
 const COMPAT = standIn()
 const treeKill = createRequire(import.meta.url)(COMPAT) as typeof import('../compat/tree-kill/index.js')
@@ -98,16 +98,7 @@ test('an unknown signal is the error process.kill gives, through the callback', 
 })
 
 const notRoot = process.getuid?.() === 0 ? null : 'not root: no process of another user can be set up'
-const noSetpriv = spawnSync('sh', ['-c', 'command -v setpriv']).status === 0 ? null : 'no setpriv here'
-
-/** The uid a process runs as, or null once it is gone. */
-function uidOf(pid: number): number | null {
-  try {
-    return Number(/^Uid:\t(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1])
-  } catch {
-    return null
-  }
-}
+const noSetpriv = setpriv() ? null : 'no setpriv (util-linux) here'
 
 testUnless(
   [withoutPidfd(), notRoot, noSetpriv],
@@ -118,8 +109,8 @@ testUnless(
     const marker = randomUUID()
     const members = () => carrying('KILL_TARGET_EPERM', marker)
     t.teardown(() => killAll(members()))
-    const nobody = ['--reuid=65534', '--regid=65534', '--clear-groups']
-    const root = shell(t, `sleep 60 & setpriv ${nobody.join(' ')} sh -c 'sleep 60 & setsid sleep 60 & wait' & wait`, {
+    const [setprivPath, ...nobody] = asUser(65534)
+    const root = shell(t, `sleep 60 & ${setprivPath} ${nobody.join(' ')} sh -c 'sleep 60 & setsid sleep 60 & wait' & wait`, {
       env: { ...process.env, KILL_TARGET_EPERM: marker },
     })
     for (const deadline = Date.now() + 10_000; members().length < 5 && Date.now() < deadline; ) await delay(10)
@@ -128,7 +119,7 @@ testUnless(
     t.is(theirs().length, 3)
 
     const program = `require(${JSON.stringify(COMPAT)})(${root.pid}, 'SIGTERM', (e) => console.log(JSON.stringify(e && { ...e, message: e.message })))`
-    const call = spawnSync('setpriv', [...nobody, process.execPath, '-e', program], { encoding: 'utf8', timeout: 30_000 })
+    const call = spawnSync(setprivPath, [...nobody, process.execPath, '-e', program], { encoding: 'utf8', timeout: 30_000 })
     t.deepEqual(JSON.parse(call.stdout), { errno: -1, code: 'EPERM', syscall: 'kill', message: 'kill EPERM' }, call.stderr)
     for (const deadline = Date.now() + 10_000; theirs().length > 0 && Date.now() < deadline; ) await delay(10)
     t.deepEqual(theirs(), [], "every member the caller may signal ended, whatever its pid's order")
