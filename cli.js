@@ -3,6 +3,7 @@
 // steps, with the same guarantee as the library. See `kill-target --help`.
 'use strict'
 
+const { signals: NODE_SIGNALS } = require('node:os').constants
 const { parseArgs } = require('node:util')
 
 const HELP = `Usage:
@@ -236,11 +237,10 @@ const SIGNAL_NAMES = ['HUP', 'INT', 'QUIT', 'ILL', 'TRAP', 'ABRT', 'BUS', 'FPE',
 const ALIASES = { IOT: 'ABRT', CLD: 'CHLD', POLL: 'IO' }
 
 function signalNumbers() {
-  const { signals } = require('node:os').constants
   const byName = new Map([['EXIT', 0]])
   const byNumber = new Map([[0, 'EXIT']])
   for (const name of SIGNAL_NAMES) {
-    const number = signals[`SIG${name}`]
+    const number = NODE_SIGNALS[`SIG${name}`]
     if (number === undefined || byNumber.has(number)) continue
     byName.set(name, number)
     byNumber.set(number, name)
@@ -449,6 +449,12 @@ const STRERROR = {
  * only once it has disabled its own core dumps, which Node cannot. */
 const CORE_SIGNALS = new Set(['QUIT', 'ILL', 'TRAP', 'ABRT', 'BUS', 'FPE', 'SEGV', 'XCPU', 'XFSZ', 'SYS'])
 
+/** Whether `number` ends no process: 0 sends nothing, and the others stop
+ * or continue it. */
+function endsNothing(number) {
+  return number === 0 || ['STOP', 'CONT', 'TSTP', 'TTIN', 'TTOU'].includes(signalName(number))
+}
+
 /** The signals that end a process by default, which timeout passes on to
  * its command as GNU's does (term-sig.h), less those Node cannot take
  * safely in JavaScript: the faults a bad instruction raises (a listener
@@ -506,10 +512,10 @@ function timeout(argv) {
   function sendToTree(number, escalateMs) {
     const name = signalName(number)
     // A name Node knows, or the number (real-time signals, 32, 33).
-    const nodeName = require('node:os').constants.signals[`SIG${name}`] === number ? `SIG${name}` : number
+    const nodeName = NODE_SIGNALS[`SIG${name}`] === number ? `SIG${name}` : number
     const members = []
     let nested = false
-    const each = number === 0 || ['STOP', 'CONT', 'TSTP', 'TTIN', 'TTOU'].includes(name)
+    const each = endsNothing(number)
     let descendants = []
     try {
       descendants = root.descendants()
@@ -639,9 +645,10 @@ function timeout(argv) {
     try {
       // However timeout ends, what is left gets the timeout signal (as
       // GNU's PR_SET_PDEATHSIG gives it to the command), then SIGKILL.
-      const signal = ['STOP', 'CONT', 'TSTP', 'TTIN', 'TTOU'].includes(signalName(options.signal)) || options.signal === 0 ? KILL : options.signal
-      root.killOnExit({ signal, forceKillAfterDelay: ORPHAN_GRACE_MS, tree: !options.foreground })
-      armed = { signal, forceKillAfterDelay: ORPHAN_GRACE_MS }
+      const signal = endsNothing(options.signal) ? KILL : options.signal
+      const orphans = { signal, forceKillAfterDelay: ORPHAN_GRACE_MS }
+      root.killOnExit({ ...orphans, tree: !options.foreground })
+      armed = orphans
     } catch {
       // No guardian here (capabilities().killOnExit is false): the command
       // runs, as GNU's does, without the guarantee.
@@ -666,7 +673,7 @@ function timeout(argv) {
       status = code
     } else {
       const name = signal.replace(/^SIG/, '')
-      const number = require('node:os').constants.signals[signal] ?? SIGNALS.byName.get(name) ?? Number(name)
+      const number = NODE_SIGNALS[signal] ?? SIGNALS.byName.get(name) ?? Number(name)
       if (!timedOut && !CORE_SIGNALS.has(name)) {
         // Exit with the signal the command did: its default action back
         // (a listener added and removed leaves SIG_DFL, even for SIGPIPE,
@@ -674,7 +681,7 @@ function timeout(argv) {
         for (const [event, listener] of handled) process.off(event, listener)
         const noop = () => {}
         try {
-          if (require('node:os').constants.signals[signal] !== undefined) {
+          if (NODE_SIGNALS[signal] !== undefined) {
             process.on(signal, noop)
             process.off(signal, noop)
           }
