@@ -63,7 +63,7 @@ mod layers {
       .flat_map(|line| {
         line
           .match_indices("crate::")
-          .map(move |(at, _)| &line[at + 7..])
+          .map(move |(at, found)| &line[at + found.len()..])
       })
       .map(|rest| {
         rest
