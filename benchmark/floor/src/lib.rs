@@ -247,19 +247,13 @@ pub fn arm_round_trip(fd: i32, n: u32) -> f64 {
       }
       let mut record = [0u8; 64];
       let mut control = [0u64; 8];
+      let control_len = std::mem::size_of_val(&control);
       loop {
         if libc::epoll_wait(epoll, &mut event, 1, -1) < 0 && errno() != libc::EINTR {
           libc::_exit(1);
         }
-        let mut iov = libc::iovec {
-          iov_base: record.as_mut_ptr().cast(),
-          iov_len: record.len(),
-        };
-        let mut msg: libc::msghdr = std::mem::zeroed();
-        msg.msg_iov = &mut iov;
-        msg.msg_iovlen = 1;
-        msg.msg_control = control.as_mut_ptr().cast();
-        msg.msg_controllen = std::mem::size_of_val(&control) as _;
+        let mut iov = buffer(&mut record);
+        let mut msg = message_header(&mut iov, &mut control, control_len);
         if libc::recvmsg(pair[1], &mut msg, libc::MSG_CMSG_CLOEXEC) <= 0 {
           libc::_exit(0);
         }
@@ -293,15 +287,8 @@ pub fn arm_round_trip(fd: i32, n: u32) -> f64 {
         if !raw_pidfd_send_signal(fd, 0) {
           break;
         }
-        let mut iov = libc::iovec {
-          iov_base: record.as_mut_ptr().cast(),
-          iov_len: record.len(),
-        };
-        let mut msg: libc::msghdr = std::mem::zeroed();
-        msg.msg_iov = &mut iov;
-        msg.msg_iovlen = 1;
-        msg.msg_control = control.as_mut_ptr().cast();
-        msg.msg_controllen = space as _;
+        let mut iov = buffer(&mut record);
+        let msg = message_header(&mut iov, &mut control, space);
         let cmsg = libc::CMSG_FIRSTHDR(&msg);
         (*cmsg).cmsg_level = libc::SOL_SOCKET;
         (*cmsg).cmsg_type = libc::SCM_RIGHTS;
@@ -327,6 +314,29 @@ pub fn arm_round_trip(fd: i32, n: u32) -> f64 {
       -1.0
     }
   }
+}
+
+/// One buffer for a message header.
+fn buffer(bytes: &mut [u8]) -> libc::iovec {
+  libc::iovec {
+    iov_base: bytes.as_mut_ptr().cast(),
+    iov_len: bytes.len(),
+  }
+}
+
+/// A message header over `iov` and the first `control_len` bytes of
+/// `control`, for ancillary data. It allocates nothing: the forked child of
+/// `arm_round_trip` uses it too. The header points into both, which must
+/// stay in place while it is used.
+fn message_header(iov: &mut libc::iovec, control: &mut [u64], control_len: usize) -> libc::msghdr {
+  // SAFETY: msghdr is plain data, for which all zeroes are valid (null
+  // pointers, zero lengths).
+  let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+  msg.msg_iov = iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control.as_mut_ptr().cast();
+  msg.msg_controllen = control_len as _;
+  msg
 }
 
 /// Raises this process's soft limit on open descriptors to at least `want`
