@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url'
 import test from 'ava'
 
 import { KillTarget, capabilities } from '../index.js'
-import { delay, exitOf, openFds, readPids, shell, sleeper, testUnless } from './helpers.mts'
+import { exitOf, openFds, readPids, shell, sleeper, stubborn, testUnless } from './helpers.mts'
 
 const PACKAGE = JSON.stringify(fileURLToPath(new URL('../index.js', import.meta.url)))
 // The descriptor tests run a process of their own with pidfds enabled; they
@@ -76,9 +76,8 @@ test('waitForExit polls: it sees a zombie as exited and honours timeouts', async
 })
 
 test('terminate escalates by pid', async (t) => {
-  const child = shell(t, "trap '' TERM; exec sleep 60")
+  const child = await stubborn(t)
   const target = KillTarget.fromChildProcess(child)
-  await delay(100)
   t.deepEqual(await target.terminate({ forceKillAfterDelay: 100 }), {
     exited: true,
     forced: true,

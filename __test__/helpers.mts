@@ -15,6 +15,16 @@ export function sleeper(t: ExecutionContext, options: SpawnOptions = {}, seconds
   return track(t, spawn('sleep', [String(seconds)], { stdio: 'ignore', ...options }), options)
 }
 
+/**
+ * A child that ignores SIGTERM (the disposition survives exec), resolved once
+ * the trap is set: a SIGTERM sent earlier would still kill the shell.
+ */
+export async function stubborn(t: ExecutionContext): Promise<ChildProcess> {
+  const child = shell(t, "trap '' TERM; echo ready; exec sleep 60")
+  await once(child.stdout!, 'data')
+  return child
+}
+
 /** A shell child running `script`; killed (with its group, if detached) at the end of the test. */
 export function shell(t: ExecutionContext, script: string, options: SpawnOptions = {}): ChildProcess {
   return track(t, spawn('sh', ['-c', script], { stdio: ['ignore', 'pipe', 'inherit'], ...options }), options)

@@ -1,22 +1,11 @@
 // Waiting for exit without reaping, and terminating with escalation.
-import type { ChildProcess } from 'node:child_process'
 import { getEventListeners, once } from 'node:events'
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs'
 
 import test, { type ExecutionContext } from 'ava'
 
 import { KillTarget, type TerminateResult, capabilities } from '../index.js'
-import { delay, exitOf, pidfdsOn, readPids, running, scaled, shell, signalWhose, sleeper, testUnless } from './helpers.mts'
-
-/**
- * A child that ignores SIGTERM (the disposition survives exec), resolved once
- * the trap is set: a SIGTERM sent earlier would still kill the shell.
- */
-async function stubborn(t: ExecutionContext): Promise<ChildProcess> {
-  const child = shell(t, "trap '' TERM; echo ready; exec sleep 60")
-  await once(child.stdout!, 'data')
-  return child
-}
+import { delay, exitOf, pidfdsOn, readPids, running, scaled, shell, signalWhose, sleeper, stubborn, testUnless } from './helpers.mts'
 
 /**
  * What terminate() resolves for a process that obeys `signal`. The SIGCONT
