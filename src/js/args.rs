@@ -36,15 +36,11 @@ pub fn signal(value: &Unknown, name: &'static str, fallback: Signal) -> Checked<
   // A number is read at once (the hot path: `signal(0)`); a failed read
   // costs only the call, and the type then says what else it is.
   if let Some(number) = ffi::number(value) {
-    let number = in_range(number, value, name, 0, MAX_SIGNAL.into())?;
+    let (min, max) = (0, MAX_SIGNAL.into());
+    let number = in_range(number, value, name, min, max)?;
     // Every number in range names a signal; one that did not would be out
     // of range all the same.
-    let out_of_range = || Failure::OutOfRange {
-      name,
-      range: format!(">= 0 && <= {MAX_SIGNAL}"),
-      received: received_number(value),
-    };
-    return Signal::from_number(number as i32).ok_or_else(out_of_range);
+    return Signal::from_number(number as i32).ok_or_else(|| between(value, name, min, max));
   }
   match kind(value) {
     ValueType::Undefined => Ok(fallback),
@@ -85,18 +81,26 @@ fn integer(value: &Unknown, name: &'static str, min: i64, max: i64) -> Checked<i
 /// The integer check and range check of `validateInteger`, for a number
 /// already read from `value`.
 fn in_range(number: f64, value: &Unknown, name: &'static str, min: i64, max: i64) -> Checked<i64> {
-  let out_of_range = |range| Failure::OutOfRange {
-    name,
-    range,
-    received: received_number(value),
-  };
   if number.fract() != 0.0 || !number.is_finite() {
-    return Err(out_of_range("an integer".to_owned()));
+    return Err(Failure::OutOfRange {
+      name,
+      range: "an integer".to_owned(),
+      received: received_number(value),
+    });
   }
   if number < min as f64 || number > max as f64 {
-    return Err(out_of_range(format!(">= {min} && <= {max}")));
+    return Err(between(value, name, min, max));
   }
   Ok(number as i64)
+}
+
+/// Node's ERR_OUT_OF_RANGE for a number outside `min..=max`.
+fn between(value: &Unknown, name: &'static str, min: i64, max: i64) -> Failure {
+  Failure::OutOfRange {
+    name,
+    range: format!(">= {min} && <= {max}"),
+    received: received_number(value),
+  }
 }
 
 /// An options object, or `undefined` for none.
