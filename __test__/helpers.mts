@@ -159,18 +159,23 @@ export function guardianOf(pid: number): number | undefined {
   return undefined
 }
 
-/** How many processes other than `program` the guardian holds a pidfd of. */
-export function heldBy(guardian: number, program: number): number {
-  let held = 0
+/** The pids of the processes the guardian holds a pidfd of. */
+export function heldPids(guardian: number): number[] {
+  const pids = []
   for (const fd of readdirSync(`/proc/${guardian}/fdinfo`)) {
     try {
       const pid = /\nPid:\t(-?\d+)\n/.exec(readFileSync(`/proc/${guardian}/fdinfo/${fd}`, 'utf8'))?.[1]
-      if (pid !== undefined && Number(pid) !== program) held++
+      if (pid !== undefined) pids.push(Number(pid))
     } catch {
       // closed since the listing
     }
   }
-  return held
+  return pids
+}
+
+/** How many processes other than `program` the guardian holds a pidfd of. */
+export function heldBy(guardian: number, program: number): number {
+  return heldPids(guardian).filter((pid) => pid !== program).length
 }
 
 /** A real AbortSignal whose `method` throws `error`, as wrapped or patched signals can. */

@@ -4,12 +4,15 @@
 // mid-run; Ctrl-C and signals sent to timeout; --foreground; statuses and
 // diagnostics as GNU's. GNU's own tests run in scripts/coreutils-timeout.sh.
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 import test, { type ExecutionContext } from 'ava'
 
 import { KillTarget, capabilities } from '../index.js'
-import { exitOf, readPids, testUnless } from './helpers.mts'
+import { exitOf, guardianOf, heldPids, readPids, testUnless, until } from './helpers.mts'
 
 const CLI = fileURLToPath(new URL('../cli.js', import.meta.url))
 const TREE = fileURLToPath(new URL('./fixtures/timeout-tree.mjs', import.meta.url))
@@ -154,10 +157,21 @@ test("the command's status passes through unchanged, passing or failing, and its
 
 testUnless([noGuardian], 'a command that finishes in time leaves nothing behind either: its background processes go with timeout', async (t) => {
   // The background process is in a new session, and outlives its parent,
-  // which exits 0 well within the limit; the guardian has seen it by then.
-  const child = timeout(t, ['10', 'sh', '-c', 'setsid sleep 600 & echo $!; sleep 0.5'])
-  const [left] = (await readPids(child, 1)).map((pid) => KillTarget.fromPid(pid))
+  // which exits 0 within the limit once the guardian holds it: a process
+  // orphaned before any walk saw it escapes (docs/kill-on-exit.md), and a
+  // walk's 100 ms is no promise under emulation.
+  const done = join(mkdtempSync(join(tmpdir(), 'kill-target-timeout-')), 'done')
+  t.teardown(() => rmSync(dirname(done), { recursive: true, force: true }))
+  const child = timeout(t, ['60', 'sh', '-c', `setsid sleep 600 & echo $!; until [ -e '${done}' ]; do sleep 0.05; done`])
+  const [pid] = await readPids(child, 1)
+  const left = KillTarget.fromPid(pid)
   t.teardown(() => left.signal('SIGKILL'))
+  const held = () => {
+    const guardian = guardianOf(child.pid!)
+    return guardian !== undefined && heldPids(guardian).includes(pid)
+  }
+  t.true(await until(held), 'the guardian holds the background process')
+  writeFileSync(done, '')
   t.deepEqual(await exitOf(child), [0, null])
   t.true(await left.waitForExit({ timeout: 5000 }), 'the background process is gone')
 })
