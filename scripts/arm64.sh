@@ -192,7 +192,14 @@ phase_suite() {
     if (process.arch !== 'arm64' || !/[/]kill-target[.]linux-arm64-gnu[.]node$/.test(loaded.join())) process.exit(1)"
   # ava's workers and the tests' children are spawned with process.execPath,
   # so they are arm64 too; the type check (tsc) is the host's job.
-  "${run[@]}" node_modules/ava/entrypoints/cli.mjs
+  # bundlers.spec is left out: each of its tests skips under an emulator
+  # (they run in every native suite), and a worker loading it was killed
+  # by qemu's own SIGSEGV in a loaded run.
+  local specs=() spec
+  for spec in __test__/*.spec.mts; do
+    [[ $spec == */bundlers.spec.mts ]] || specs+=("$spec")
+  done
+  "${run[@]}" node_modules/ava/entrypoints/cli.mjs "${specs[@]}"
 }
 
 # --------------------------------------------------------------- driver ---
