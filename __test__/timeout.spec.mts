@@ -4,6 +4,7 @@
 // mid-run; Ctrl-C and signals sent to timeout; --foreground; statuses and
 // diagnostics as GNU's. GNU's own tests run in scripts/coreutils-timeout.sh.
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
+import { once } from 'node:events'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
@@ -157,7 +158,10 @@ test("the command's status passes through unchanged, passing or failing, and its
     const child = timeout(t, ['10', 'sh', '-c', script])
     let out = ''
     child.stdout!.on('data', (chunk) => (out += chunk))
+    // 'exit' can come before the last of stdout is read: 'close' comes after both.
+    const closed = once(child, 'close')
     t.deepEqual(await exitOf(child), [status, null], script)
+    await closed
     t.is(out, 'out\n')
   }
 })
