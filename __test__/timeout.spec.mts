@@ -134,16 +134,14 @@ async function interrupted(t: ExecutionContext, signal: NodeJS.Signals, group: b
   // Ctrl-C ends the command with timeout, and its members in new sessions
   // are then orphans only the guardian can find: once it holds them all,
   // what happens next is under test, not how soon a walk saw them.
-  if (!gnu && capabilities().killOnExit) {
+  if (!gnu && noGuardian === null) {
     t.true(await until(() => tree.every(({ pid }) => guards(child.pid!, pid))), 'the guardian holds every member')
   }
   process.kill(group ? -child.pid! : child.pid!, signal)
   return { status: await exitOf(child), tree }
 }
 
-const noHolder = capabilities().killOnExit
-  ? null
-  : 'capabilities().killOnExit is false: what Ctrl-C orphans before timeout walks the tree, nothing holds'
+const noHolder = noGuardian && 'capabilities().killOnExit is false: what Ctrl-C orphans before timeout walks the tree, nothing holds'
 testUnless([noHolder], "Ctrl-C (SIGINT to the foreground group): everything stops, and timeout ends as GNU's does", async (t) => {
   const ours = await interrupted(t, 'SIGINT', true)
   t.deepEqual(await survivors(ours.tree, 5000), [], 'nothing is left')
